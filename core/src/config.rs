@@ -1,0 +1,203 @@
+//! Settings: defaults that serve the embedded mode, then an optional TOML file, then
+//! `FIELDPROOF_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that must never show up in logs or `print-config`.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file or an environment variable did not parse.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] Box<figment::Error>),
+    /// A value parsed but makes no sense.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Every setting of the server and worker; see the README for each one.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the embedded mode keeps its SQLite file and objects.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`; defaults to a SQLite file in the data directory.
+    pub database_url: Option<Secret>,
+    /// `file:///path` or `s3://bucket[/prefix]`; defaults to `objects/` in the data directory.
+    pub storage_url: Option<String>,
+    /// Endpoint of an S3-compatible service (MinIO, Ceph RGW, …); AWS when unset.
+    pub s3_endpoint: Option<String>,
+    /// Region sent to S3.
+    pub s3_region: String,
+    /// Path-style addressing (`endpoint/bucket/key`), which most self-hosted services need.
+    pub s3_path_style: bool,
+    /// Access key for S3; the usual AWS credential chain (`AWS_ACCESS_KEY_ID`, …) when unset.
+    pub s3_access_key_id: Option<Secret>,
+    /// Secret key for S3, with `s3_access_key_id`.
+    pub s3_secret_access_key: Option<Secret>,
+    /// Password for the `admin` user created on first start; generated and printed when unset.
+    pub admin_password: Option<Secret>,
+    /// Largest photo accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// Largest JSON body accepted, in bytes.
+    pub max_json_bytes: usize,
+    /// Largest image accepted, in decoded pixels (width × height).
+    pub max_pixels: u64,
+    /// Photos processed at once by one worker process.
+    pub worker_concurrency: usize,
+    /// How long a claimed photo stays leased to one worker without a heartbeat, in seconds.
+    pub worker_lease_secs: u64,
+    /// Attempts before a photo is marked failed.
+    pub worker_max_attempts: i32,
+    /// First retry delay in seconds; doubles on each attempt.
+    pub worker_backoff_secs: u64,
+    /// How often an idle worker looks for work, in milliseconds.
+    pub worker_poll_ms: u64,
+    /// Time zone for sites that do not name one.
+    pub timezone: String,
+    /// How far a photo's capture time may lie after its upload before it is `time_in_future`.
+    pub clock_skew_secs: i64,
+    /// How far around the inspection day a capture time may lie, in minutes.
+    pub inspection_window_tolerance_mins: i64,
+    /// How long a bearer token lives, in hours.
+    pub token_ttl_hours: i64,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            storage_url: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_path_style: true,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            admin_password: None,
+            max_upload_bytes: 50 * 1024 * 1024,
+            max_json_bytes: 1024 * 1024,
+            max_pixels: 120_000_000,
+            worker_concurrency: 2,
+            worker_lease_secs: 60,
+            worker_max_attempts: 5,
+            worker_backoff_secs: 5,
+            worker_poll_ms: 1000,
+            timezone: "Asia/Shanghai".into(),
+            clock_skew_secs: 300,
+            inspection_window_tolerance_mins: 120,
+            token_ttl_hours: 24 * 7,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if given), then the `FIELDPROOF_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("FIELDPROOF_").ignore(&["config"]));
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.default_timezone()?;
+        if self.worker_concurrency == 0 {
+            return Err(ConfigError::Invalid(
+                "worker_concurrency must be at least 1".into(),
+            ));
+        }
+        if self.worker_max_attempts < 1 {
+            return Err(ConfigError::Invalid(
+                "worker_max_attempts must be at least 1".into(),
+            ));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid("log_format must be `text` or `json`".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("fieldproof.db").display()),
+        }
+    }
+
+    /// The object storage URL, defaulting to `objects/` in the data directory.
+    pub fn storage_url(&self) -> String {
+        match &self.storage_url {
+            Some(url) => url.clone(),
+            None => format!("file://{}", self.data_dir.join("objects").display()),
+        }
+    }
+
+    /// The time zone of sites that name none.
+    pub fn default_timezone(&self) -> Result<Tz, ConfigError> {
+        self.timezone
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("unknown time zone `{}`", self.timezone)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings {
+            admin_password: Some(Secret::new("hunter2")),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn defaults_serve_the_embedded_mode() {
+        let s = Settings::default();
+        assert!(s.database_url().starts_with("sqlite://"));
+        assert!(s.storage_url().starts_with("file://"));
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,181 @@
+//! The one error type of the service layer, and its single mapping to problem+json.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::auth::AuthError;
+use crate::domain::{FieldError, ValidationError};
+use crate::imageinfo::ImageInfoError;
+use crate::storage::StorageError;
+use crate::store::StoreError;
+
+/// Everything a request can fail with; each variant has one stable code and status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not well-formed (bad JSON syntax, bad path or query).
+    #[error("{0}")]
+    Malformed(String),
+    /// No valid bearer token.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Wrong username or password.
+    #[error("invalid username or password")]
+    BadCredentials,
+    /// The role may not take this action.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such object, or one the caller may not see.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The route exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The id is taken by something else.
+    #[error("{detail}")]
+    Conflict {
+        /// Stable code, e.g. `record_conflict`.
+        code: &'static str,
+        /// What conflicts.
+        detail: String,
+    },
+    /// The body is larger than allowed.
+    #[error("the body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The media type is not accepted.
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// Parsed, but some fields are not acceptable.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// An upload of zero bytes.
+    #[error("the file is empty")]
+    EmptyFile,
+    /// The image ends before its data does.
+    #[error("the image is truncated")]
+    ImageTruncated,
+    /// The image header does not make sense.
+    #[error("the image is malformed: {0}")]
+    ImageMalformed(&'static str),
+    /// More pixels than the configured limit.
+    #[error("the image declares {width}×{height} pixels, more than the limit of {max_pixels}")]
+    ImageTooLarge {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// The limit.
+        max_pixels: u64,
+    },
+    /// The database failed.
+    #[error("database failure")]
+    Store(#[from] StoreError),
+    /// Object storage failed.
+    #[error("object storage failure")]
+    Storage(#[from] StorageError),
+    /// Password hashing failed.
+    #[error("authentication failure")]
+    Auth(#[from] AuthError),
+    /// Anything else that is our fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<ImageInfoError> for ApiError {
+    fn from(e: ImageInfoError) -> Self {
+        match e {
+            ImageInfoError::Empty => ApiError::EmptyFile,
+            ImageInfoError::Unsupported(what) => {
+                ApiError::UnsupportedType(format!("the file is {what}; send a JPEG, PNG or WebP image"))
+            }
+            ImageInfoError::Truncated => ApiError::ImageTruncated,
+            ImageInfoError::Malformed(what) => ApiError::ImageMalformed(what),
+            ImageInfoError::Io(e) => ApiError::Internal(format!("reading staged upload: {e}")),
+        }
+    }
+}
+
+impl ApiError {
+    /// The stable code and HTTP status of this error (the one table of them).
+    pub fn code_and_status(&self) -> (&'static str, StatusCode) {
+        use StatusCode as S;
+        match self {
+            ApiError::Malformed(_) => ("malformed_request", S::BAD_REQUEST),
+            ApiError::Unauthenticated => ("unauthenticated", S::UNAUTHORIZED),
+            ApiError::BadCredentials => ("bad_credentials", S::UNAUTHORIZED),
+            ApiError::Forbidden(_) => ("forbidden", S::FORBIDDEN),
+            ApiError::NotFound(_) => ("not_found", S::NOT_FOUND),
+            ApiError::MethodNotAllowed => ("method_not_allowed", S::METHOD_NOT_ALLOWED),
+            ApiError::Conflict { code, .. } => (code, S::CONFLICT),
+            ApiError::PayloadTooLarge { .. } => ("payload_too_large", S::PAYLOAD_TOO_LARGE),
+            ApiError::UnsupportedType(_) => ("unsupported_type", S::UNSUPPORTED_MEDIA_TYPE),
+            ApiError::Validation(_) => ("validation_failed", S::UNPROCESSABLE_ENTITY),
+            ApiError::EmptyFile => ("empty_file", S::UNPROCESSABLE_ENTITY),
+            ApiError::ImageTruncated => ("image_truncated", S::UNPROCESSABLE_ENTITY),
+            ApiError::ImageMalformed(_) => ("image_malformed", S::UNPROCESSABLE_ENTITY),
+            ApiError::ImageTooLarge { .. } => ("image_too_large", S::UNPROCESSABLE_ENTITY),
+            ApiError::Store(StoreError::Duplicate(_)) => ("already_exists", S::CONFLICT),
+            ApiError::Store(_) | ApiError::Storage(_) | ApiError::Auth(_) | ApiError::Internal(_) => {
+                ("internal_error", S::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+}
+
+/// An `application/problem+json` body (RFC 9457).
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: String,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code_and_status();
+        let detail = if status.is_server_error() {
+            // The chain is logged once here, inside the request span; the body says nothing internal.
+            tracing::error!(error = ?self, "request failed");
+            "the server could not complete the request".to_owned()
+        } else {
+            match &self {
+                ApiError::Store(StoreError::Duplicate(what)) => format!("{what} is already taken"),
+                other => other.to_string(),
+            }
+        };
+        let errors = match &self {
+            ApiError::Validation(v) => v.errors.as_slice(),
+            _ => &[],
+        };
+        let body = Problem {
+            kind: format!("urn:fieldproof:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            code,
+            detail,
+            errors,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (status, json).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"fieldproof\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,68 @@
+//! Receiving a request body into a staging file while hashing it, within the size limit, so
+//! that memory stays flat whatever the photo's size and nothing reaches storage unchecked.
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tempfile::TempPath;
+use tokio::io::AsyncWriteExt;
+
+use crate::app::App;
+use crate::error::ApiError;
+
+/// A fully received body on local disk; the file is removed when this is dropped.
+#[derive(Debug)]
+pub struct StagedUpload {
+    path: TempPath,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// Number of bytes.
+    pub size: u64,
+}
+
+impl StagedUpload {
+    /// Where the bytes are.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// Streams `body` to a staging file, hashing as it goes; 413 as soon as it passes the limit.
+pub async fn stage<S, E>(app: &App, mut body: S) -> Result<StagedUpload, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let limit = app.settings.max_upload_bytes;
+    let dir = app.settings.data_dir.join("staging");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::Internal(format!("creating staging directory: {e}")))?;
+    let temp = tempfile::Builder::new()
+        .prefix("upload-")
+        .tempfile_in(&dir)
+        .map_err(|e| ApiError::Internal(format!("creating staging file: {e}")))?;
+    let (file, path) = temp.into_parts();
+    let mut file = tokio::fs::File::from_std(file);
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ApiError::Malformed(format!("the upload was interrupted: {e}")))?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::Internal(format!("writing staging file: {e}")))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| ApiError::Internal(format!("flushing staging file: {e}")))?;
+    Ok(StagedUpload {
+        path,
+        sha256: hex::encode(hasher.finalize()),
+        size,
+    })
+}

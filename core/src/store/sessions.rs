@@ -1,0 +1,86 @@
+//! Login sessions behind bearer tokens; only a hash of each token is stored.
+
+use chrono::{DateTime, Utc};
+
+use super::rows::UserRow;
+use super::{AuditEvent, Store, StoreResult, audit, in_tx, on_pool};
+use crate::domain::User;
+use crate::ids::{SessionId, UserId};
+
+impl Store {
+    /// Stores a new session for `user` and audits the login.
+    pub async fn create_session(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<SessionId> {
+        let id = SessionId::new();
+        let event = AuditEvent::new(
+            now,
+            Some(user),
+            "auth.login",
+            "user",
+            user.0,
+            serde_json::json!({}),
+        );
+        in_tx!(self, tx => {
+            sqlx::query(
+                "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(user)
+            .bind(token_hash)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+            audit::insert(&event).execute(&mut *tx).await?;
+        });
+        Ok(id)
+    }
+
+    /// The active user behind a live, unrevoked token.
+    pub async fn find_session_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, u.created_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.active = TRUE",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(UserRow::into_user).transpose()
+    }
+
+    /// Revokes the session behind a token (logout).
+    pub async fn revoke_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let event = AuditEvent::new(
+            now,
+            Some(user),
+            "auth.logout",
+            "user",
+            user.0,
+            serde_json::json!({}),
+        );
+        in_tx!(self, tx => {
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?;
+            audit::insert(&event).execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+}

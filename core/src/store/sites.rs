@@ -1,0 +1,77 @@
+//! Sites.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::rows::SiteRow;
+use super::{AuditEvent, Store, StoreResult, audit, in_tx, on_pool};
+use crate::domain::{NewSite, Site};
+use crate::geodesy::GeoPoint;
+use crate::ids::{SiteId, UserId};
+
+const SITE_COLUMNS: &str =
+    "id, name, address, input_lat, input_lon, datum, lat, lon, radius_m, timezone, created_at";
+
+impl Store {
+    /// Stores a validated site with its WGS-84 location.
+    pub async fn create_site(
+        &self,
+        new: &NewSite,
+        location: GeoPoint,
+        timezone: Tz,
+        actor: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Site> {
+        let site = Site {
+            id: SiteId::new(),
+            name: new.name.clone(),
+            address: new.address.clone(),
+            input_lat: new.lat,
+            input_lon: new.lon,
+            datum: new.datum,
+            location,
+            radius_m: new.radius_m,
+            timezone,
+            created_at: now,
+        };
+        let event = AuditEvent::new(
+            now,
+            Some(actor),
+            "site.created",
+            "site",
+            site.id.0,
+            serde_json::json!({ "name": site.name, "datum": site.datum.as_str(), "radius_m": site.radius_m }),
+        );
+        in_tx!(self, tx => {
+            sqlx::query(
+                "INSERT INTO sites (id, name, address, input_lat, input_lon, datum, lat, lon, radius_m, \
+                 timezone, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(site.id)
+            .bind(&site.name)
+            .bind(&site.address)
+            .bind(site.input_lat)
+            .bind(site.input_lon)
+            .bind(site.datum.as_str())
+            .bind(site.location.lat())
+            .bind(site.location.lon())
+            .bind(site.radius_m)
+            .bind(site.timezone.name())
+            .bind(actor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            audit::insert(&event).execute(&mut *tx).await?;
+        });
+        Ok(site)
+    }
+
+    /// One site.
+    pub async fn find_site(&self, id: SiteId) -> StoreResult<Option<Site>> {
+        let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1");
+        let row: Option<SiteRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(SiteRow::into_site).transpose()
+    }
+}

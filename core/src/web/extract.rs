@@ -1,0 +1,139 @@
+//! Extractors whose rejections use the same problem+json shape as every other error.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::app::App;
+use crate::auth::token_hash;
+use crate::domain::User;
+use crate::error::ApiError;
+
+/// JSON body: syntax errors are 400, wrong shapes 422, a missing JSON content type 415 and an
+/// oversized body 413.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    App: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = App::from_ref(state).settings.max_json_bytes as u64;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(rejection) => Err(json_rejection(rejection, limit)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection, limit: u64) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            ApiError::Validation(crate::domain::ValidationError::single("body", e.body_text()))
+        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::Malformed(e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedType("expected `Content-Type: application/json`".into())
+        }
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::Malformed(e.body_text())
+            }
+        }
+        other => ApiError::Malformed(other.body_text()),
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Path parameters; an unparsable id is a 400 that names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|e: PathRejection| ApiError::Malformed(e.body_text()))
+    }
+}
+
+/// Query parameters; unknown values of allowlisted fields are a 400.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|e: QueryRejection| ApiError::Malformed(e.body_text()))
+    }
+}
+
+/// The caller, from `Authorization: Bearer <token>`; 401 without a live token.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The user.
+    pub user: User,
+    /// The stored hash of the token used, so logout can revoke exactly it.
+    pub token_hash: String,
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    App: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = App::from_ref(state);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 128)
+            .ok_or(ApiError::Unauthenticated)?;
+        let hash = token_hash(token);
+        let user = app
+            .store
+            .find_session_user(&hash, chrono::Utc::now())
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(CurrentUser {
+            user,
+            token_hash: hash,
+        })
+    }
+}

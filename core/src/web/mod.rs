@@ -1,0 +1,7 @@
+//! HTTP edge pieces shared by the console and mobile APIs: extractors that turn every
+//! rejection into problem+json, the authenticated caller, and shared wire types.
+
+pub mod dto;
+pub mod extract;
+
+pub use extract::{CurrentUser, Json, Path, Query};

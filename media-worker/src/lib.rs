@@ -1,0 +1,10 @@
+//! Fieldproof's evidence pipeline: EXIF reading, time and location verification, thumbnails,
+//! and the worker loop that claims photo rows from the store.
+
+pub mod exif;
+pub mod pipeline;
+pub mod thumbs;
+pub mod verify;
+pub mod worker;
+
+pub use worker::{Step, Worker};

@@ -1,0 +1,220 @@
+//! Turns what a photo says (EXIF) and what the phone said (the record) into reasons, by the
+//! rules of DESIGN.md: location against the site's geofence, capture time against the record's
+//! window and the upload, the GPS clock against the camera clock, and editing software.
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use fieldproof_core::domain::{Reason, RecordKind};
+use fieldproof_core::geodesy::GeoPoint;
+use fieldproof_core::store::PhotoContext;
+
+use crate::exif::ExifReading;
+
+/// Tolerances of the checks, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Tolerances {
+    /// How far a capture time may lie after the upload.
+    pub clock_skew: Duration,
+    /// How far around the inspection day a capture time may lie.
+    pub inspection_window: Duration,
+    /// How far the GPS clock and the camera clock may disagree.
+    pub gps_time: Duration,
+}
+
+impl Default for Tolerances {
+    fn default() -> Self {
+        Self {
+            clock_skew: Duration::minutes(5),
+            inspection_window: Duration::hours(2),
+            gps_time: Duration::minutes(10),
+        }
+    }
+}
+
+/// Editors whose name in the `Software` tag means the file was re-saved after capture.
+/// Lower-case substrings; phone firmware names never contain them.
+const EDITORS: &[&str] = &[
+    "photoshop",
+    "lightroom",
+    "gimp",
+    "paint.net",
+    "affinity",
+    "pixelmator",
+    "snapseed",
+    "picsart",
+    "vsco",
+    "facetune",
+    "canva",
+    "photoscape",
+    "acdsee",
+    "luminar",
+    "capture one",
+    "darktable",
+    "meitu",
+    "美图",
+    "醒图",
+    "美颜",
+    "polarr",
+    "泼辣修图",
+    "photo viewer",
+    "photo gallery",
+    "picasa",
+    "photos 1.",
+    "fotor",
+    "snapchat",
+    "remini",
+    "beautycam",
+];
+
+/// The time window a record's photos must be taken in.
+pub fn window(ctx: &PhotoContext, tol: &Tolerances) -> (DateTime<Utc>, DateTime<Utc>) {
+    match ctx.record.kind {
+        RecordKind::Inspection => {
+            // The inspection day, as the site's clock sees it.
+            let zone = ctx.site.timezone;
+            let day = ctx.record.device_time.with_timezone(&zone).date_naive();
+            let start = zone
+                .from_local_datetime(&day.and_time(NaiveTime::MIN))
+                .earliest()
+                .map_or(ctx.record.device_time, |t| t.with_timezone(&Utc));
+            (
+                start - tol.inspection_window,
+                start + Duration::days(1) + tol.inspection_window,
+            )
+        }
+        RecordKind::Rectification => (
+            ctx.task.created_at - tol.clock_skew,
+            ctx.record.received_at + tol.clock_skew,
+        ),
+    }
+}
+
+/// Every reason that applies to a photo, in a stable order.
+pub fn reasons(
+    reading: &ExifReading,
+    ctx: &PhotoContext,
+    received_at: DateTime<Utc>,
+    tol: &Tolerances,
+) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    if !reading.present {
+        reasons.push(Reason::NoExif);
+    }
+    reasons.extend(
+        reading
+            .problems
+            .iter()
+            .filter(|r| !matches!(r, Reason::NoGps))
+            .cloned(),
+    );
+    time_reasons(reading, ctx, received_at, tol, &mut reasons);
+    location_reasons(reading, ctx, &mut reasons);
+    if let Some(software) = &reading.summary.software {
+        let lower = software.to_lowercase();
+        if EDITORS.iter().any(|e| lower.contains(e)) {
+            reasons.push(Reason::EditedBySoftware {
+                software: software.clone(),
+            });
+        }
+    }
+    reasons
+}
+
+fn time_reasons(
+    reading: &ExifReading,
+    ctx: &PhotoContext,
+    received_at: DateTime<Utc>,
+    tol: &Tolerances,
+    reasons: &mut Vec<Reason>,
+) {
+    let Some(captured_at) = reading.summary.captured_at else {
+        if reading.present
+            && !reading
+                .problems
+                .iter()
+                .any(|r| matches!(r, Reason::NoCaptureTime | Reason::TimeInvalid { .. }))
+        {
+            reasons.push(Reason::NoCaptureTime);
+        }
+        return;
+    };
+    if captured_at > received_at + tol.clock_skew {
+        reasons.push(Reason::TimeInFuture {
+            captured_at,
+            received_at,
+        });
+    } else {
+        let (window_start, window_end) = window(ctx, tol);
+        if captured_at < window_start || captured_at > window_end {
+            reasons.push(Reason::TimeOutsideWindow {
+                captured_at,
+                window_start,
+                window_end,
+            });
+        }
+    }
+    if let Some(gps_time) = reading.summary.gps_time {
+        let difference = (gps_time - captured_at).abs();
+        if difference > tol.gps_time {
+            reasons.push(Reason::GpsTimeMismatch {
+                difference_s: difference.num_seconds(),
+            });
+        }
+    }
+}
+
+fn round_m(m: f64) -> f64 {
+    (m * 10.0).round() / 10.0
+}
+
+fn location_reasons(reading: &ExifReading, ctx: &PhotoContext, reasons: &mut Vec<Reason>) {
+    let site = ctx.site.location;
+    let fix = ctx.record.device_location;
+    let gps = reading.summary.gps.and_then(|g| GeoPoint::new(g.lat, g.lon).ok());
+    match gps {
+        Some(point) => {
+            let distance = point.distance_m(site);
+            let allowed = ctx.site.radius_m + reading.gps_error_m.unwrap_or(0.0);
+            if distance > allowed {
+                reasons.push(Reason::OutsideSite {
+                    distance_m: round_m(distance),
+                    allowed_m: round_m(allowed),
+                });
+            }
+            if let Some(fix) = fix {
+                let apart = point.distance_m(fix.point);
+                let allowed = ctx.site.radius_m.max(100.0)
+                    + fix.accuracy_m.unwrap_or(0.0)
+                    + reading.gps_error_m.unwrap_or(0.0);
+                if apart > allowed {
+                    reasons.push(Reason::DeviceLocationMismatch {
+                        distance_m: round_m(apart),
+                    });
+                }
+            }
+        }
+        None => {
+            let gps_invalid = reading
+                .problems
+                .iter()
+                .any(|r| matches!(r, Reason::GpsInvalid { .. }));
+            match fix {
+                Some(fix) => {
+                    let distance = fix.point.distance_m(site);
+                    let allowed = ctx.site.radius_m + fix.accuracy_m.unwrap_or(0.0);
+                    if distance > allowed {
+                        reasons.push(Reason::OutsideSite {
+                            distance_m: round_m(distance),
+                            allowed_m: round_m(allowed),
+                        });
+                    }
+                    reasons.push(Reason::DeviceFixUsed {
+                        distance_m: round_m(distance),
+                        allowed_m: round_m(allowed),
+                    });
+                }
+                None if !gps_invalid => reasons.push(Reason::NoGps),
+                None => {}
+            }
+        }
+    }
+}

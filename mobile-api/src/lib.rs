@@ -1,0 +1,13 @@
+//! The phone-facing HTTP surface under `/mobile/v1`: records and photos under ids the phone
+//! chose offline, so every retry is safe.
+
+mod dto;
+mod routes;
+
+use axum::Router;
+use fieldproof_core::App;
+
+/// All `/mobile/v1` routes, to be nested by the server.
+pub fn router() -> Router<App> {
+    Router::new().merge(routes::records::router())
+}

@@ -1,0 +1,77 @@
+//! `/records/{id}` and `/records/{id}/photos/{photo_id}`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::put;
+use fieldproof_core::domain::NewRecord;
+use fieldproof_core::ids::{PhotoId, RecordId};
+use fieldproof_core::service::{photos, records, upload};
+use fieldproof_core::web::dto::RecordDto;
+use fieldproof_core::web::{CurrentUser, Json, Path};
+use fieldproof_core::{ApiError, App};
+
+use crate::dto::{PhotoReceipt, RecordBody};
+
+/// Record and photo routes.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/records/{id}", put(update_record).get(find_record))
+        .route("/records/{record_id}/photos/{photo_id}", put(update_photo))
+}
+
+async fn update_record(
+    axum::extract::State(app): axum::extract::State<App>,
+    caller: CurrentUser,
+    Path(id): Path<RecordId>,
+    Json(body): Json<RecordBody>,
+) -> Result<(StatusCode, Json<RecordDto>), ApiError> {
+    let new = NewRecord {
+        id,
+        task_id: body.task_id,
+        phase_id: body.phase_id,
+        kind: body.kind,
+        note: body.note,
+        device_time: body.device_time,
+        device_location: body.device_location,
+    };
+    let (status, record) = match records::put_record(&app, &caller.user, new).await? {
+        records::Put::Created(r) => (StatusCode::CREATED, r),
+        records::Put::Unchanged(r) => (StatusCode::OK, r),
+    };
+    let photos = app.store.list_photos(record.id).await?;
+    Ok((status, Json(RecordDto::new(&record, &photos))))
+}
+
+async fn find_record(
+    axum::extract::State(app): axum::extract::State<App>,
+    caller: CurrentUser,
+    Path(id): Path<RecordId>,
+) -> Result<Json<RecordDto>, ApiError> {
+    let (record, photos) = records::find_record(&app, &caller.user, id).await?;
+    Ok(Json(RecordDto::new(&record, &photos)))
+}
+
+async fn update_photo(
+    axum::extract::State(app): axum::extract::State<App>,
+    caller: CurrentUser,
+    Path((record_id, photo_id)): Path<(RecordId, PhotoId)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<PhotoReceipt>), ApiError> {
+    let record = photos::upload_target(&app, &caller.user, record_id).await?;
+    let limit = app.settings.max_upload_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let staged = upload::stage(&app, body.into_data_stream()).await?;
+    let (status, photo) = match photos::put_photo(&app, &caller.user, &record, photo_id, staged).await? {
+        photos::Put::Created(p) => (StatusCode::CREATED, p),
+        photos::Put::Unchanged(p) => (StatusCode::OK, p),
+    };
+    Ok((status, Json(PhotoReceipt::from(&photo))))
+}

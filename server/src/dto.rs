@@ -1,0 +1,349 @@
+//! Wire types of the console API; built from domain types, never from database rows directly.
+
+use chrono::{DateTime, Utc};
+use fieldproof_core::domain::{
+    ExifSummary, NewPhase, NewSite, NewTask, Phase, Role, Site, Task, User, Verification,
+};
+use fieldproof_core::geodesy::Datum;
+use fieldproof_core::ids::{PhaseId, PhotoId, RecordId, SiteId, TaskId, UserId};
+use fieldproof_core::service::tasks::TaskView;
+use fieldproof_core::store::{PhotoRow, TaskSummary};
+use fieldproof_core::web::dto::{RecordDto, ThumbnailLinks};
+use serde::{Deserialize, Serialize};
+
+/// `POST /auth/login`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+/// A user as others see them.
+#[derive(Debug, Serialize)]
+pub struct UserDto {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserDto {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Answer to a login.
+#[derive(Debug, Serialize)]
+pub struct LoginDto {
+    pub token: String,
+    pub token_type: &'static str,
+    pub user: UserDto,
+}
+
+/// `POST /users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    pub display_name: String,
+}
+
+/// `POST /sites`; coordinates are checked by the domain so that every bad field is reported.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteBody {
+    pub name: String,
+    #[serde(default)]
+    pub address: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub datum: Datum,
+    pub radius_m: f64,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+impl From<SiteBody> for NewSite {
+    fn from(b: SiteBody) -> Self {
+        NewSite {
+            name: b.name,
+            address: b.address,
+            lat: b.lat,
+            lon: b.lon,
+            datum: b.datum,
+            radius_m: b.radius_m,
+            timezone: b.timezone,
+        }
+    }
+}
+
+/// A point in some datum.
+#[derive(Debug, Serialize)]
+pub struct PointDto {
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datum: Option<Datum>,
+}
+
+/// A site.
+#[derive(Debug, Serialize)]
+pub struct SiteDto {
+    pub id: SiteId,
+    pub name: String,
+    pub address: Option<String>,
+    /// The coordinates as entered.
+    pub input: PointDto,
+    /// The location in WGS-84, which every distance uses.
+    pub location: PointDto,
+    pub radius_m: f64,
+    pub timezone: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Site> for SiteDto {
+    fn from(s: &Site) -> Self {
+        Self {
+            id: s.id,
+            name: s.name.clone(),
+            address: s.address.clone(),
+            input: PointDto {
+                lat: s.input_lat,
+                lon: s.input_lon,
+                datum: Some(s.datum),
+            },
+            location: PointDto {
+                lat: s.location.lat(),
+                lon: s.location.lon(),
+                datum: Some(Datum::Wgs84),
+            },
+            radius_m: s.radius_m,
+            timezone: s.timezone.name().to_owned(),
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// One phase in `POST /tasks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseBody {
+    pub title: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// `POST /tasks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskBody {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub site_id: SiteId,
+    pub due_at: DateTime<Utc>,
+    pub phases: Vec<PhaseBody>,
+}
+
+impl From<TaskBody> for NewTask {
+    fn from(b: TaskBody) -> Self {
+        NewTask {
+            title: b.title,
+            description: b.description,
+            site_id: b.site_id,
+            due_at: b.due_at,
+            phases: b
+                .phases
+                .into_iter()
+                .map(|p| NewPhase {
+                    title: p.title,
+                    due_at: p.due_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A phase with its overdue state.
+#[derive(Debug, Serialize)]
+pub struct PhaseDto {
+    pub id: PhaseId,
+    pub seq: i32,
+    pub title: String,
+    pub due_at: DateTime<Utc>,
+    pub status: &'static str,
+    pub overdue: bool,
+}
+
+impl PhaseDto {
+    fn new(p: &Phase, now: DateTime<Utc>) -> Self {
+        Self {
+            id: p.id,
+            seq: p.seq,
+            title: p.title.clone(),
+            due_at: p.due_at,
+            status: p.status.as_str(),
+            overdue: p.is_overdue(now),
+        }
+    }
+}
+
+/// The task page.
+#[derive(Debug, Serialize)]
+pub struct TaskDto {
+    pub id: TaskId,
+    pub title: String,
+    pub description: Option<String>,
+    pub site: SiteDto,
+    pub due_at: DateTime<Utc>,
+    pub status: &'static str,
+    pub overdue: bool,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub phases: Vec<PhaseDto>,
+    pub records: Vec<RecordDto>,
+}
+
+impl TaskDto {
+    /// The task page as of `now`.
+    pub fn new(v: &TaskView, now: DateTime<Utc>) -> Self {
+        let phases: Vec<PhaseDto> = v.phases.iter().map(|p| PhaseDto::new(p, now)).collect();
+        Self {
+            id: v.task.id,
+            title: v.task.title.clone(),
+            description: v.task.description.clone(),
+            site: SiteDto::from(&v.site),
+            due_at: v.task.due_at,
+            status: v.task.status.as_str(),
+            overdue: phases.iter().any(|p| p.overdue),
+            created_by: v.task.created_by,
+            created_at: v.task.created_at,
+            phases,
+            records: v
+                .records
+                .iter()
+                .map(|(r, photos)| RecordDto::new(r, photos))
+                .collect(),
+        }
+    }
+
+    /// A freshly created task, which has no records yet.
+    pub fn created(task: &Task, site: &Site, phases: &[Phase], now: DateTime<Utc>) -> Self {
+        Self::new(
+            &TaskView {
+                task: task.clone(),
+                site: site.clone(),
+                phases: phases.to_vec(),
+                records: vec![],
+            },
+            now,
+        )
+    }
+}
+
+/// `GET /tasks` query; unknown parameters are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskListQuery {
+    pub overdue: Option<bool>,
+    pub limit: Option<i64>,
+    pub cursor: Option<TaskId>,
+}
+
+/// One task in the list.
+#[derive(Debug, Serialize)]
+pub struct TaskListItem {
+    pub id: TaskId,
+    pub title: String,
+    pub site_id: SiteId,
+    pub due_at: DateTime<Utc>,
+    pub status: &'static str,
+    pub overdue: bool,
+    pub phase_count: i64,
+    pub overdue_phase_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&TaskSummary> for TaskListItem {
+    fn from(s: &TaskSummary) -> Self {
+        Self {
+            id: s.task.id,
+            title: s.task.title.clone(),
+            site_id: s.task.site_id,
+            due_at: s.task.due_at,
+            status: s.task.status.as_str(),
+            overdue: s.overdue_phase_count > 0,
+            phase_count: s.phase_count,
+            overdue_phase_count: s.overdue_phase_count,
+            created_at: s.task.created_at,
+        }
+    }
+}
+
+/// A page of tasks.
+#[derive(Debug, Serialize)]
+pub struct TaskPage {
+    pub items: Vec<TaskListItem>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<TaskId>,
+}
+
+/// Everything known about one photo.
+#[derive(Debug, Serialize)]
+pub struct PhotoDto {
+    pub id: PhotoId,
+    pub record_id: RecordId,
+    pub task_id: TaskId,
+    pub status: &'static str,
+    pub sha256: String,
+    pub bytes: i64,
+    pub content_type: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub exif: Option<ExifSummary>,
+    pub verification: Option<Verification>,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub original: String,
+    pub thumbnails: Option<ThumbnailLinks>,
+    pub received_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+impl PhotoDto {
+    /// Builds the photo page.
+    pub fn new(p: &PhotoRow, task_id: TaskId) -> Self {
+        Self {
+            id: p.id,
+            record_id: p.record_id,
+            task_id,
+            status: p.status.as_str(),
+            sha256: p.sha256.clone(),
+            bytes: p.size_bytes,
+            content_type: p.content_type.clone(),
+            width: p.width,
+            height: p.height,
+            exif: p.exif.clone(),
+            verification: p.verification.clone(),
+            error: p.last_error.clone(),
+            attempts: p.attempts,
+            original: format!("/api/v1/photos/{}/original", p.id),
+            thumbnails: p
+                .thumb_small_key
+                .as_ref()
+                .map(|_| ThumbnailLinks::for_photo(p.id)),
+            received_at: p.received_at,
+            processed_at: p.processed_at,
+        }
+    }
+}

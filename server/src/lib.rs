@@ -1,0 +1,121 @@
+//! The `fieldproof` server: start-up, the console API under `/api/v1`, the mobile API under
+//! `/mobile/v1`, health and metrics, and the in-process media worker. Everything takes an
+//! injected listener and shutdown signal so tests start the real app on port 0.
+
+mod dto;
+mod metrics;
+mod routes;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::HeaderName;
+use fieldproof_core::auth::Passwords;
+use fieldproof_core::config::Settings;
+use fieldproof_core::service::accounts;
+use fieldproof_core::storage::ObjectStore;
+use fieldproof_core::store::Store;
+use fieldproof_core::{ApiError, App};
+use fieldproof_media_worker::Worker;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use metrics::Metrics;
+
+/// Most database connections one process opens.
+const MAX_DB_CONNECTIONS: u32 = 16;
+
+/// Connects the store and object storage named by `settings` and applies migrations.
+pub async fn open_app(settings: Settings) -> anyhow::Result<App> {
+    tokio::fs::create_dir_all(&settings.data_dir)
+        .await
+        .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    let store = Store::connect(&settings.database_url(), MAX_DB_CONNECTIONS)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("applying migrations")?;
+    let objects = ObjectStore::open(&settings)
+        .await
+        .context("opening object storage")?;
+    let passwords = Passwords::new(2).context("preparing password hashing")?;
+    Ok(App::new(settings, store, objects, passwords))
+}
+
+/// Creates the first admin if there are no users; returns a generated password to show once.
+pub async fn bootstrap_admin(app: &App) -> anyhow::Result<Option<String>> {
+    match accounts::ensure_admin(app)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        Some((password, true)) => Ok(Some(password)),
+        Some((_, false)) => {
+            tracing::info!("created user `admin` with the configured password");
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(app: App, metrics: Metrics) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/api/v1", routes::api())
+        .nest("/mobile/v1", fieldproof_mobile_api::router())
+        .merge(routes::health::router())
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback(|| async { ApiError::NotFound("route") })
+        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::track,
+        ))
+        .layer(axum::Extension(metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Serves `app` on `listener` until `shutdown`, with the media worker in-process when asked.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    with_worker: bool,
+) -> anyhow::Result<()> {
+    let worker = with_worker.then(|| tokio::spawn(Worker::new(app.clone()).run(shutdown.clone())));
+    let router = router(app, Metrics::new());
+    let addr = listener.local_addr().context("reading the listen address")?;
+    tracing::info!(%addr, with_worker, "listening");
+    let graceful = shutdown.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { graceful.cancelled().await })
+        .await
+        .context("serving HTTP")?;
+    shutdown.cancel();
+    if let Some(worker) = worker {
+        // Photos in progress keep their lease; waiting too long would only delay a restart.
+        let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
+    }
+    Ok(())
+}
+
+/// Runs only the media worker until `shutdown`.
+pub async fn work(app: App, shutdown: CancellationToken) {
+    Worker::new(app).run(shutdown).await;
+}

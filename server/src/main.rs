@@ -1,0 +1,136 @@
+//! `fieldproof`: wires settings, logging and signals to the library; nothing else lives here.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use fieldproof_core::config::Settings;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Field inspection and rectification supervision with a photo-evidence pipeline.
+#[derive(Debug, Parser)]
+#[command(name = "fieldproof", version)]
+struct Cli {
+    /// A TOML file of settings; `FIELDPROOF_*` environment variables override it.
+    #[arg(long, global = true, env = "FIELDPROOF_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (with the media worker unless `--no-worker`).
+    Serve {
+        /// Leave photo processing to separate `fieldproof worker` processes.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run only the media worker.
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective settings (secrets masked) and exit.
+    PrintConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
+    init_logging(&settings.log_format);
+    match cli.command {
+        Command::PrintConfig => print_config(&settings),
+        Command::Migrate => {
+            fieldproof_server::open_app(settings).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Worker => {
+            let app = fieldproof_server::open_app(settings).await?;
+            fieldproof_server::work(app, shutdown_on_signal()).await;
+        }
+        Command::Serve { no_worker } => {
+            let listen = settings.listen;
+            let app = fieldproof_server::open_app(settings).await?;
+            if let Some(password) = fieldproof_server::bootstrap_admin(&app).await? {
+                announce_admin(&password);
+            }
+            let listener = TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            fieldproof_server::serve(app, listener, shutdown_on_signal(), !no_worker).await?;
+        }
+    }
+    Ok(())
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the generated password is shown to the operator exactly once"
+)]
+fn announce_admin(password: &str) {
+    println!("Created user `admin` with password: {password}");
+    println!("It is shown only this once; set FIELDPROOF_ADMIN_PASSWORD to choose it yourself.");
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "print-config writes the settings for the operator"
+)]
+fn print_config(settings: &Settings) {
+    println!("{settings:#?}");
+    println!(
+        "effective database: {}",
+        if settings.database_url.is_some() {
+            "(configured, masked)".to_owned()
+        } else {
+            settings.database_url()
+        }
+    );
+    println!("effective storage: {}", settings.storage_url());
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Cancels on Ctrl-C or SIGTERM (what Kubernetes sends before killing a pod).
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    cancel.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+    token
+}

@@ -1,0 +1,21 @@
+//! One router per resource under `/api/v1`, plus health and metrics at the root.
+
+pub mod auth;
+pub mod health;
+pub mod photos;
+pub mod sites;
+pub mod tasks;
+pub mod users;
+
+use axum::Router;
+use fieldproof_core::App;
+
+/// Every console API route.
+pub fn api() -> Router<App> {
+    Router::new()
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(sites::router())
+        .merge(tasks::router())
+        .merge(photos::router())
+}

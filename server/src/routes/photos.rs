@@ -1,0 +1,127 @@
+//! `/photos/{id}`: the photo page, its original and its thumbnails.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use fieldproof_core::ids::PhotoId;
+use fieldproof_core::service::photos::{self, Variant};
+use fieldproof_core::web::{CurrentUser, Json, Path};
+use fieldproof_core::{ApiError, App};
+
+use crate::dto::PhotoDto;
+
+/// Photo routes.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/photos/{id}", get(find_photo))
+        .route("/photos/{id}/original", get(find_original))
+        .route("/photos/{id}/thumbnails/{size}", get(find_thumbnail))
+}
+
+async fn find_photo(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Path(id): Path<PhotoId>,
+) -> Result<Json<PhotoDto>, ApiError> {
+    let (photo, record) = photos::find_photo(&app, &caller.user, id).await?;
+    Ok(Json(PhotoDto::new(&photo, record.task_id)))
+}
+
+async fn find_original(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Path(id): Path<PhotoId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (photo, _) = photos::find_photo(&app, &caller.user, id).await?;
+    // The original is content-addressed: its hash is a perfect, permanent ETag.
+    let etag = format!("\"{}\"", photo.sha256);
+    let extension = photo.content_type.strip_prefix("image/").unwrap_or("bin");
+    let disposition = format!("attachment; filename=\"{id}.{extension}\"");
+    serve(
+        &app,
+        &photo,
+        Variant::Original,
+        &etag,
+        &headers,
+        Some(disposition),
+    )
+    .await
+}
+
+async fn find_thumbnail(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Path((id, size)): Path<(PhotoId, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let variant = match size.as_str() {
+        "small" => Variant::Small,
+        "large" => Variant::Large,
+        _ => return Err(ApiError::NotFound("thumbnail size")),
+    };
+    let (photo, _) = photos::find_photo(&app, &caller.user, id).await?;
+    let version = photo.processed_at.map_or(0, |t| t.timestamp_millis());
+    let etag = format!("\"{id}-{size}-{version}\"");
+    serve(&app, &photo, variant, &etag, &headers, None).await
+}
+
+async fn serve(
+    app: &App,
+    photo: &fieldproof_core::store::PhotoRow,
+    variant: Variant,
+    etag: &str,
+    request: &HeaderMap,
+    disposition: Option<String>,
+) -> Result<Response, ApiError> {
+    let content_type = match variant {
+        Variant::Original => photo.content_type.as_str(),
+        Variant::Small | Variant::Large => "image/jpeg",
+    };
+    let mut headers = HeaderMap::new();
+    let etag_value = HeaderValue::from_str(etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    headers.insert(header::ETAG, etag_value);
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if fresh {
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+    }
+    let body = photos::open(app, photo, variant).await?;
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(static_type(content_type)),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
+    if let Some(d) = disposition {
+        let value = HeaderValue::from_str(&d).map_err(|e| ApiError::Internal(e.to_string()))?;
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok((headers, Body::from_stream(body.stream)).into_response())
+}
+
+/// Only the formats the pipeline accepts are ever served; anything else is opaque bytes.
+fn static_type(content_type: &str) -> &'static str {
+    match content_type {
+        "image/jpeg" => "image/jpeg",
+        "image/png" => "image/png",
+        "image/webp" => "image/webp",
+        _ => "application/octet-stream",
+    }
+}
