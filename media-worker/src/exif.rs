@@ -38,10 +38,13 @@ const MAX_TEXT: usize = 128;
 /// carry its own UTC offset.
 pub fn read(bytes: &[u8], zone: Tz) -> ExifReading {
     let mut reading = ExifReading::default();
-    let exif = match exif::Reader::new()
-        .continue_on_error(true)
-        .read_from_container(&mut Cursor::new(bytes))
-    {
+    let mut reader = exif::Reader::new();
+    reader.continue_on_error(true);
+    let parsed = match webp_exif_chunk(bytes) {
+        Some(tiff) => reader.read_raw(tiff.to_vec()),
+        None => reader.read_from_container(&mut Cursor::new(bytes)),
+    };
+    let exif = match parsed {
         Ok(exif) => exif,
         Err(exif::Error::PartialResult(partial)) => {
             let (exif, errors) = partial.into_inner();
@@ -71,6 +74,26 @@ pub fn read(bytes: &[u8], zone: Tz) -> ExifReading {
     read_capture_time(&exif, zone, &mut reading);
     read_gps(&exif, &mut reading);
     reading
+}
+
+/// The TIFF data of a WebP `EXIF` chunk. Some encoders (iOS among them) prefix it with the
+/// JPEG-style `Exif\0\0` header, which the EXIF reader does not expect there.
+fn webp_exif_chunk(bytes: &[u8]) -> Option<&[u8]> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
+        return None;
+    }
+    let mut at = 12usize;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]) as usize;
+        let start = at + 8;
+        let end = start.checked_add(size)?.min(bytes.len());
+        if &bytes[at..at + 4] == b"EXIF" {
+            let data = &bytes[start..end];
+            return Some(data.strip_prefix(b"Exif\0\0").unwrap_or(data));
+        }
+        at = end + (size & 1);
+    }
+    None
 }
 
 fn field(exif: &Exif, tag: Tag) -> Option<&Field> {

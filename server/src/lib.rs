@@ -63,6 +63,7 @@ pub async fn bootstrap_admin(app: &App) -> anyhow::Result<Option<String>> {
 /// The whole HTTP surface.
 pub fn router(app: App, metrics: Metrics) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let json_limit = app.settings.max_json_bytes;
     Router::new()
         .nest("/api/v1", routes::api())
         .nest("/mobile/v1", fieldproof_mobile_api::router())
@@ -70,6 +71,7 @@ pub fn router(app: App, metrics: Metrics) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound("route") })
         .with_state(app)
+        .layer(axum::extract::DefaultBodyLimit::max(json_limit))
         .layer(axum::middleware::from_fn_with_state(
             metrics.clone(),
             metrics::track,

@@ -1,1 +1,16 @@
-fn main() {}
+//! End-to-end tests: the real router (and, where it matters, the real `fieldproof` binary)
+//! against real SQLite, PostgreSQL, filesystem and S3-protocol storage, driven over HTTP.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on any surprise"
+)]
+
+mod support;
+
+mod bad_input;
+mod flow;
+mod idempotency;
+mod processes;
+mod worker;

@@ -1,0 +1,78 @@
+//! Phones retry: the same PUT again is a no-op, the same id with other content a 409, and an id
+//! of someone else's record is not theirs to see.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::flow::{record, site, task};
+use crate::support::photos::{self, Exif};
+use crate::support::server::{Env, TestServer};
+
+#[tokio::test]
+async fn repeated_record_put_is_idempotent_and_different_content_conflicts() {
+    let server = TestServer::start(Env::embedded().await).await;
+    let admin = server.admin().await;
+    let inspector = server.user(&admin, "inspector1", "inspector").await;
+    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&admin, &site_id).await;
+    let id = uuid::Uuid::new_v4();
+    let body = json!({
+        "task_id": task["id"], "phase_id": task["phases"][0]["id"], "kind": "inspection",
+        "note": "first visit", "device_time": "2026-12-01T08:00:00+08:00",
+        "device_location": { "lat": 39.6, "lon": 118.2, "accuracy_m": 12.5 },
+    });
+    let path = format!("/mobile/v1/records/{id}");
+    let first = inspector.put(&path, &body).await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    assert_eq!(first.json()["device_time"], "2026-12-01T00:00:00Z");
+    let again = inspector.put(&path, &body).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["received_at"], first.json()["received_at"]);
+    let mut changed = body.clone();
+    changed["note"] = json!("edited later");
+    inspector
+        .put(&path, &changed)
+        .await
+        .assert_problem(409, "record_conflict");
+    // Another user cannot see it, nor claim its id.
+    let other = server.user(&admin, "inspector2", "inspector").await;
+    other.get(&path).await.assert_problem(404, "not_found");
+    other.put(&path, &body).await.assert_problem(404, "not_found");
+    assert_eq!(inspector.get(&path).await.json()["note"], "first visit");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_photo_put_is_idempotent_and_different_bytes_conflict() {
+    let server = TestServer::start(Env::embedded().await).await;
+    let admin = server.admin().await;
+    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&admin, &site_id).await;
+    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let photo = photos::jpeg(64, 48, &Exif::default());
+    let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
+    let first = admin.put_bytes(&path, photo.clone(), "image/jpeg").await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = admin.put_bytes(&path, photo.clone(), "image/jpeg").await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["sha256"], first.json()["sha256"]);
+    let other = photos::jpeg(65, 48, &Exif::default());
+    admin
+        .put_bytes(&path, other, "image/jpeg")
+        .await
+        .assert_problem(409, "photo_conflict");
+    assert_eq!(
+        server.app.store.pending_photos().await.unwrap(),
+        1,
+        "a retry queued the photo twice"
+    );
+    // Another user's record: 404 before a byte is stored.
+    let stranger = server.user(&admin, "inspector2", "inspector").await;
+    let foreign = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
+    stranger
+        .put_bytes(&foreign, photo, "image/jpeg")
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(server.app.store.pending_photos().await.unwrap(), 1);
+    server.stop().await;
+}
