@@ -96,7 +96,7 @@ async fn bad_photo_bodies_are_refused_and_nothing_is_stored() {
         .put_bytes(&path, big.clone(), "image/jpeg")
         .await
         .assert_problem(413, "payload_too_large");
-    let stream = chunked(big);
+    let stream = chunked(&big);
     let r = admin
         .send(
             admin
@@ -129,7 +129,7 @@ async fn bad_photo_bodies_are_refused_and_nothing_is_stored() {
 }
 
 fn chunked(
-    bytes: Vec<u8>,
+    bytes: &[u8],
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
     let chunks: Vec<_> = bytes.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
     futures_util::stream::iter(chunks)

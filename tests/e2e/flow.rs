@@ -322,7 +322,7 @@ fn check_against_manifest(name: &str, row: &photos::ManifestRow, photo: &Value) 
         );
         let offset = row["offset_time_original"].trim();
         if !offset.is_empty() {
-            let fixed: chrono::FixedOffset = format!("{offset}").parse().unwrap();
+            let fixed: chrono::FixedOffset = offset.parse().unwrap();
             let utc = local.and_local_timezone(fixed).unwrap().with_timezone(&Utc);
             let ours: chrono::DateTime<Utc> = exif["captured_at"].as_str().unwrap().parse().unwrap();
             assert_eq!(ours.timestamp(), utc.timestamp(), "{name} UTC capture time");
