@@ -59,6 +59,9 @@ impl Worker {
     /// Runs `worker_concurrency` loops until `shutdown` is cancelled; a photo in progress at
     /// shutdown keeps its lease, which lapses so another worker takes it over.
     pub async fn run(self, shutdown: CancellationToken) {
+        self.app
+            .store
+            .spawn_photo_listener(self.app.photo_queued.clone(), shutdown.clone());
         let loops: Vec<_> = (0..self.app.settings.worker_concurrency)
             .map(|_| tokio::spawn(self.clone().run_loop(shutdown.clone())))
             .collect();

@@ -189,6 +189,20 @@ async fn shared_photo_flow(server: &TestServer) {
     assert_eq!(shown.as_array().unwrap().len(), 2);
     assert_eq!(shown[0]["verdict"], "verified");
     assert_eq!(shown[1]["verdict"], "suspicious");
+    // The list pages with a cursor and filters on overdue state, on every backend.
+    let second = crate::flow::task(&supervisor, &site_id).await;
+    let first_page = supervisor.get("/api/v1/tasks?limit=1&overdue=false").await.json();
+    assert_eq!(first_page["items"][0]["id"], task_id);
+    let cursor = first_page["next_cursor"].as_str().unwrap();
+    let next = supervisor
+        .get(&format!("/api/v1/tasks?limit=1&cursor={cursor}"))
+        .await
+        .json();
+    assert_eq!(next["items"][0]["id"], second["id"]);
+    assert_eq!(
+        supervisor.get("/api/v1/tasks?overdue=true").await.json()["items"],
+        json!([])
+    );
     let mobile = inspector
         .get(&format!("/mobile/v1/records/{record_id}"))
         .await

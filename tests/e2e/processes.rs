@@ -63,7 +63,7 @@ async fn photo_status(c: &Client, id: &str) -> String {
 }
 
 async fn wait_for_status(c: &Client, id: &str, want: &str) {
-    let deadline = Instant::now() + StdDuration::from_secs(60);
+    let deadline = Instant::now() + StdDuration::from_secs(30);
     while Instant::now() < deadline {
         if photo_status(c, id).await == want {
             return;
@@ -170,4 +170,44 @@ async fn embedded_serve_starts_with_nothing_configured_and_prints_a_generated_pa
     assert!(dir.path().join("data/objects").is_dir());
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[tokio::test]
+async fn a_queued_photo_wakes_an_idle_worker_process_at_once() {
+    let Some(mut env) = Env::scaled().await else {
+        return;
+    };
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = fieldproof(
+        &env,
+        &["serve", "--no-worker"],
+        &[("FIELDPROOF_LISTEN", format!("127.0.0.1:{port}"))],
+    );
+    wait_until_ready(&base).await;
+    // Polling once a minute: only the PostgreSQL notification can wake this worker in time.
+    let _worker = fieldproof(
+        &env,
+        &["worker"],
+        &[("FIELDPROOF_WORKER_POLL_MS", "60000".into())],
+    );
+    let mut admin = Client::new(&base);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    let site_id = site(&admin, 39.6305, 118.1804, "Asia/Shanghai").await;
+    let task = task(&admin, &site_id).await;
+    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    // Give the idle worker time to start and find the queue empty.
+    tokio::time::sleep(StdDuration::from_secs(3)).await;
+    let started = Instant::now();
+    let id = upload(&admin, &record_id, photos::jpeg(320, 240, &Exif::default())).await;
+    wait_for_status(&admin, &id, "done").await;
+    assert!(
+        started.elapsed() < StdDuration::from_secs(20),
+        "the worker was not woken"
+    );
+    drop(_worker);
+    drop(_server);
+    if let Some(db) = env.db.take() {
+        db.drop_db().await;
+    }
 }

@@ -152,6 +152,10 @@ impl Store {
             .find_photo(new.id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("photo vanished after insert".into()))?;
+        if inserted && let Err(e) = self.announce_photo_queued().await {
+            // The row is queued either way; workers poll.
+            tracing::warn!(error = %e, "could not announce a queued photo");
+        }
         Ok(if inserted {
             PutOutcome::Created(stored)
         } else if stored.record_id == new.record_id && stored.sha256 == new.sha256 {
