@@ -17,7 +17,7 @@ pub enum ApiError {
     #[error("{0}")]
     Malformed(String),
     /// No valid bearer token.
-    #[error("authentication required")]
+    #[error("a valid bearer token is required (missing, expired or revoked)")]
     Unauthenticated,
     /// Wrong username or password.
     #[error("invalid username or password")]

@@ -139,7 +139,15 @@ fn read_capture_time(exif: &Exif, zone: Tz, reading: &mut ExifReading) {
         .unwrap_or(0);
     let local = local.with_nanosecond_checked(subsec);
     reading.summary.captured_at_local = Some(local.format("%Y-%m-%dT%H:%M:%S%.f").to_string());
-    let offset = ascii(exif, Tag::OffsetTimeOriginal).and_then(parse_offset);
+    let raw_offset =
+        ascii(exif, Tag::OffsetTimeOriginal).filter(|r| r.iter().any(|b| !matches!(b, b' ' | b':' | 0)));
+    let offset = raw_offset.and_then(parse_offset);
+    if let (Some(raw), None) = (raw_offset, offset) {
+        let raw = String::from_utf8_lossy(raw);
+        reading.problems.push(Reason::ExifInvalid {
+            detail: truncate(&format!("OffsetTimeOriginal `{raw}` is not a UTC offset")),
+        });
+    }
     let (utc, offset, source) = match offset {
         Some(offset) => match offset.from_local_datetime(&local).single() {
             Some(t) => (t.with_timezone(&Utc), offset, "exif"),

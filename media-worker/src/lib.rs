@@ -3,6 +3,7 @@
 
 pub mod exif;
 pub mod pipeline;
+pub mod synth;
 pub mod thumbs;
 pub mod verify;
 pub mod worker;

@@ -30,6 +30,16 @@ impl Default for Tolerances {
     }
 }
 
+/// Most a reported GPS or device-fix error may widen the geofence, in metres: the error is
+/// claimed by the same file or phone being checked, so it cannot be trusted without bound.
+pub const MAX_CLAIMED_ERROR_M: f64 = 100.0;
+
+fn claimed_error(m: Option<f64>) -> f64 {
+    m.filter(|e| e.is_finite() && *e > 0.0)
+        .unwrap_or(0.0)
+        .min(MAX_CLAIMED_ERROR_M)
+}
+
 /// Editors whose name in the `Software` tag means the file was re-saved after capture.
 /// Lower-case substrings; phone firmware names never contain them.
 const EDITORS: &[&str] = &[
@@ -142,6 +152,12 @@ fn time_reasons(
             captured_at,
             received_at,
         });
+    } else if captured_at < ctx.task.created_at - tol.clock_skew {
+        // Evidence for a task cannot predate it: an old photo is being reused.
+        reasons.push(Reason::TimeBeforeTask {
+            captured_at,
+            task_created_at: ctx.task.created_at,
+        });
     } else {
         let (window_start, window_end) = window(ctx, tol);
         if captured_at < window_start || captured_at > window_end {
@@ -173,7 +189,7 @@ fn location_reasons(reading: &ExifReading, ctx: &PhotoContext, reasons: &mut Vec
     match gps {
         Some(point) => {
             let distance = point.distance_m(site);
-            let allowed = ctx.site.radius_m + reading.gps_error_m.unwrap_or(0.0);
+            let allowed = ctx.site.radius_m + claimed_error(reading.gps_error_m);
             if distance > allowed {
                 reasons.push(Reason::OutsideSite {
                     distance_m: round_m(distance),
@@ -183,8 +199,8 @@ fn location_reasons(reading: &ExifReading, ctx: &PhotoContext, reasons: &mut Vec
             if let Some(fix) = fix {
                 let apart = point.distance_m(fix.point);
                 let allowed = ctx.site.radius_m.max(100.0)
-                    + fix.accuracy_m.unwrap_or(0.0)
-                    + reading.gps_error_m.unwrap_or(0.0);
+                    + claimed_error(fix.accuracy_m)
+                    + claimed_error(reading.gps_error_m);
                 if apart > allowed {
                     reasons.push(Reason::DeviceLocationMismatch {
                         distance_m: round_m(apart),
@@ -200,7 +216,7 @@ fn location_reasons(reading: &ExifReading, ctx: &PhotoContext, reasons: &mut Vec
             match fix {
                 Some(fix) => {
                     let distance = fix.point.distance_m(site);
-                    let allowed = ctx.site.radius_m + fix.accuracy_m.unwrap_or(0.0);
+                    let allowed = ctx.site.radius_m + claimed_error(fix.accuracy_m);
                     if distance > allowed {
                         reasons.push(Reason::OutsideSite {
                             distance_m: round_m(distance),

@@ -26,7 +26,7 @@ pub struct PhotoReceipt {
     pub record_id: RecordId,
     pub status: &'static str,
     pub sha256: String,
-    pub size_bytes: i64,
+    pub bytes: i64,
     pub content_type: String,
 }
 
@@ -37,7 +37,7 @@ impl From<&PhotoRow> for PhotoReceipt {
             record_id: p.record_id,
             status: p.status.as_str(),
             sha256: p.sha256.clone(),
-            size_bytes: p.size_bytes,
+            bytes: p.size_bytes,
             content_type: p.content_type.clone(),
         }
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::HeaderName;
+use axum::http::{HeaderName, HeaderValue, header};
 use fieldproof_core::auth::Passwords;
 use fieldproof_core::config::Settings;
 use fieldproof_core::service::accounts;
@@ -22,6 +22,7 @@ use fieldproof_media_worker::Worker;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use metrics::Metrics;
@@ -89,6 +90,10 @@ pub fn router(app: App, metrics: Metrics) -> Router {
                 .unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
         }))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }

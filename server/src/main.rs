@@ -33,6 +33,21 @@ enum Command {
     Migrate,
     /// Print the effective settings (secrets masked) and exit.
     PrintConfig,
+    /// Write a made-up geotagged JPEG, for demos and smoke tests of a deployment.
+    DemoPhoto {
+        /// Latitude (WGS-84) written into the GPS tags.
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        /// Longitude (WGS-84) written into the GPS tags.
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        /// Capture time (RFC 3339); now when absent.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Where to write the JPEG.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -42,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&settings.log_format);
     match cli.command {
         Command::PrintConfig => print_config(&settings),
+        Command::DemoPhoto { lat, lon, at, out } => demo_photo(lat, lon, at, &out)?,
         Command::Migrate => {
             fieldproof_server::open_app(settings).await?;
             tracing::info!("migrations applied");
@@ -89,6 +105,26 @@ fn print_config(settings: &Settings) {
         }
     );
     println!("effective storage: {}", settings.storage_url());
+}
+
+fn demo_photo(
+    lat: f64,
+    lon: f64,
+    at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    fieldproof_core::geodesy::GeoPoint::new(lat, lon).context("--lat/--lon")?;
+    let at = at.unwrap_or_else(|| chrono::Utc::now().fixed_offset());
+    let exif = fieldproof_media_worker::synth::SynthExif {
+        datetime_original: Some(at.format("%Y:%m:%d %H:%M:%S").to_string()),
+        offset_time_original: Some(at.format("%:z").to_string()),
+        gps: Some((lat, lon)),
+        ..Default::default()
+    };
+    let bytes = fieldproof_media_worker::synth::jpeg(1600, 1200, &exif)?;
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    tracing::info!(path = %out.display(), "demo photo written");
+    Ok(())
 }
 
 fn init_logging(format: &str) {

@@ -84,7 +84,12 @@ impl Default for Metrics {
 
 /// Middleware counting every request by method, route template and status.
 pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+    // Only standard methods become labels; anything a client invents would grow the registry.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -89,6 +89,12 @@ async fn bad_photo_bodies_are_refused_and_nothing_is_stored() {
             r.text()
         );
     }
+    let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
+    let form = admin
+        .put_bytes(&path, good.clone(), "multipart/form-data; boundary=x")
+        .await;
+    form.assert_problem(415, "unsupported_type");
+    assert!(form.json()["detail"].as_str().unwrap().contains("multipart"));
     // Over the upload limit: refused from Content-Length, and from the stream when chunked.
     let big = vec![0xFFu8; 9 * 1024 * 1024];
     let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
@@ -190,20 +196,22 @@ async fn bad_json_and_bad_references_are_refused() {
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(fields, ["lat", "lon", "radius_m"]);
-    admin
+    let r = admin
         .post(
             "/api/v1/sites",
             &json!({ "name": "x", "lat": 1, "lon": 1, "datum": "wgs84" }),
         )
-        .await
-        .assert_problem(422, "validation_failed");
-    admin
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.json()["errors"][0]["field"], "radius_m", "{}", r.text());
+    let r = admin
         .post(
             "/api/v1/sites",
             &json!({ "name": "x", "lat": 1, "lon": 1, "datum": "osgb", "radius_m": 5 }),
         )
-        .await
-        .assert_problem(422, "validation_failed");
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.json()["errors"][0]["field"], "datum", "{}", r.text());
 
     let unknown = uuid::Uuid::new_v4();
     let r = admin

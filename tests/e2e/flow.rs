@@ -88,22 +88,51 @@ fn reason<'a>(photo: &'a Value, code: &str) -> &'a Value {
         .unwrap()
 }
 
-/// The README's walk-through, on any backend, with the real phone photos.
-async fn shared_photo_flow(server: &TestServer) {
-    let Some(pixel) = photos::shared("exifr-pixel-tiny.jpg") else {
-        eprintln!("skipping: ../shared/fixtures/photos is not there");
-        return;
-    };
+/// Tangshan, WGS-84, and the same place as Amap (GCJ-02) shows it, some 560 m off.
+const SITE_WGS84: (f64, f64) = (39.6305, 118.1804);
+const SITE_GCJ02: (f64, f64) = (39.631807, 118.186677);
+
+/// The README's walk-through, on any backend: a site entered in GCJ-02, a fresh photo taken
+/// there (verified), one 2 km away (suspicious), and real phone photos from `../shared`.
+async fn walkthrough(server: &TestServer) {
     let admin = server.admin().await;
     let supervisor = server.user(&admin, "supervisor1", "supervisor").await;
     let inspector = server.user(&admin, "inspector1", "inspector").await;
-    let site_id = site(&supervisor, PIXEL_SITE.0, PIXEL_SITE.1, "Europe/Prague").await;
+    let r = supervisor
+        .post(
+            "/api/v1/sites",
+            &json!({ "name": "Coking plant No. 2", "lat": SITE_GCJ02.0, "lon": SITE_GCJ02.1, "datum": "gcj02", "radius_m": 300 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let location = &r.json()["location"];
+    let converted = GeoPoint::new(
+        location["lat"].as_f64().unwrap(),
+        location["lon"].as_f64().unwrap(),
+    )
+    .unwrap();
+    assert!(
+        converted.distance_m(GeoPoint::new(SITE_WGS84.0, SITE_WGS84.1).unwrap()) < 2.0,
+        "{location}"
+    );
+    let site_id = r.json()["id"].as_str().unwrap().to_owned();
     let task = task(&supervisor, &site_id).await;
     let task_id = task["id"].as_str().unwrap();
-    let record_id = record(&inspector, task_id, "2018-07-25T14:40:00Z").await;
-    let verified_id = upload(&inspector, &record_id, pixel.clone()).await;
-    let edited = photos::shared("photoprism-xiaomi-mia1-photoshop.jpg").unwrap();
-    let suspicious_id = upload(&inspector, &record_id, edited).await;
+    let record_id = record(&inspector, task_id, &Utc::now().to_rfc3339()).await;
+    let now = Utc::now().format("%Y:%m:%d %H:%M:%S").to_string();
+    let at_site = Exif {
+        datetime_original: Some(now.clone()),
+        offset_time_original: Some("+00:00".into()),
+        gps: Some(SITE_WGS84),
+        ..Exif::default()
+    };
+    let far = Exif {
+        gps: Some((SITE_WGS84.0 + 0.018, SITE_WGS84.1)),
+        ..at_site.clone()
+    };
+    let fresh = photos::jpeg(1600, 1200, &at_site);
+    let verified_id = upload(&inspector, &record_id, fresh.clone()).await;
+    let far_id = upload(&inspector, &record_id, photos::jpeg(1600, 1200, &far)).await;
 
     let before = inspector
         .get(&format!("/api/v1/photos/{verified_id}"))
@@ -118,31 +147,28 @@ async fn shared_photo_flow(server: &TestServer) {
         .json();
     assert_eq!(photo["status"], "done", "{photo}");
     assert_eq!(photo["verification"]["verdict"], "verified", "{photo}");
-    assert_eq!(photo["bytes"], pixel.len());
+    assert_eq!(photo["bytes"], fresh.len());
     assert_eq!(photo["content_type"], "image/jpeg");
     assert_eq!(
         (photo["width"].as_i64(), photo["height"].as_i64()),
-        (Some(1012), Some(759))
+        (Some(1600), Some(1200))
     );
-    assert_eq!(photo["exif"]["captured_at"], "2018-07-25T14:34:23.935476Z");
-    assert_eq!(photo["exif"]["make"], "Google");
-
-    let photo = supervisor
-        .get(&format!("/api/v1/photos/{suspicious_id}"))
-        .await
-        .json();
+    let photo = supervisor.get(&format!("/api/v1/photos/{far_id}")).await.json();
     assert_eq!(photo["verification"]["verdict"], "suspicious", "{photo}");
     let outside = reason(&photo, "outside_site");
-    assert!(outside["distance_m"].as_f64().unwrap() > 380_000.0, "{outside}");
+    assert!(
+        (1900.0..2100.0).contains(&outside["distance_m"].as_f64().unwrap()),
+        "{outside}"
+    );
     assert_eq!(outside["allowed_m"], 300.0);
-    assert!(codes(&photo).contains(&"edited_by_software".to_owned()));
+    assert_eq!(codes(&photo), ["outside_site"]);
 
-    // The original comes back byte for byte; thumbnails are JPEGs of the right size.
+    // The original comes back byte for byte; thumbnails are JPEGs of the right size, no EXIF.
     let original = supervisor
         .get(&format!("/api/v1/photos/{verified_id}/original"))
         .await;
     assert_eq!(original.status, 200);
-    assert_eq!(original.body.as_ref(), pixel.as_slice());
+    assert_eq!(original.body.as_ref(), fresh.as_slice());
     assert_eq!(original.header("content-type"), Some("image/jpeg"));
     assert_eq!(original.header("x-content-type-options"), Some("nosniff"));
     assert!(
@@ -164,7 +190,7 @@ async fn shared_photo_flow(server: &TestServer) {
         )
         .await;
     assert_eq!(again.status, 304);
-    for (size, edge) in [("small", 256), ("large", 1012)] {
+    for (size, edge) in [("small", 256), ("large", 1280)] {
         let t = supervisor
             .get(&format!("/api/v1/photos/{verified_id}/thumbnails/{size}"))
             .await;
@@ -172,7 +198,7 @@ async fn shared_photo_flow(server: &TestServer) {
         assert_eq!(t.header("content-type"), Some("image/jpeg"));
         assert!(t.header("etag").is_some() && t.header("cache-control").is_some());
         let img = image::load_from_memory(&t.body).unwrap();
-        assert_eq!(img.width().max(img.height()), edge, "{size}");
+        assert_eq!((img.width(), img.height()), (edge, edge * 3 / 4), "{size}");
         assert!(
             exif::Reader::new()
                 .read_from_container(&mut std::io::Cursor::new(&t.body))
@@ -189,6 +215,12 @@ async fn shared_photo_flow(server: &TestServer) {
     assert_eq!(shown.as_array().unwrap().len(), 2);
     assert_eq!(shown[0]["verdict"], "verified");
     assert_eq!(shown[1]["verdict"], "suspicious");
+    let mobile = inspector
+        .get(&format!("/mobile/v1/records/{record_id}"))
+        .await
+        .json();
+    assert_eq!(mobile["photos"][1]["reasons"][0]["code"], "outside_site");
+
     // The list pages with a cursor and filters on overdue state, on every backend.
     let second = crate::flow::task(&supervisor, &site_id).await;
     let first_page = supervisor.get("/api/v1/tasks?limit=1&overdue=false").await.json();
@@ -203,11 +235,40 @@ async fn shared_photo_flow(server: &TestServer) {
         supervisor.get("/api/v1/tasks?overdue=true").await.json()["items"],
         json!([])
     );
-    let mobile = inspector
-        .get(&format!("/mobile/v1/records/{record_id}"))
+
+    // Real phone photos: an old one is reused evidence, and a Photoshopped one from Poland is
+    // far away, edited and old.
+    let Some(pixel) = photos::shared("exifr-pixel-tiny.jpg") else {
+        eprintln!("../shared/fixtures/photos is not there; the real-photo part is skipped");
+        return;
+    };
+    let edited = photos::shared("photoprism-xiaomi-mia1-photoshop.jpg").unwrap();
+    let old_id = upload(&inspector, &record_id, pixel.clone()).await;
+    let edited_id = upload(&inspector, &record_id, edited).await;
+    server.drain().await;
+    let old = supervisor.get(&format!("/api/v1/photos/{old_id}")).await.json();
+    assert_eq!(old["verification"]["verdict"], "suspicious", "{old}");
+    assert!(codes(&old).contains(&"time_before_task".to_owned()), "{old}");
+    assert_eq!(old["exif"]["make"], "Google");
+    let t = supervisor
+        .get(&format!("/api/v1/photos/{old_id}/thumbnails/large"))
+        .await;
+    assert_eq!(
+        image::load_from_memory(&t.body).unwrap().width(),
+        1012,
+        "never upscaled"
+    );
+    let original = supervisor.get(&format!("/api/v1/photos/{old_id}/original")).await;
+    assert_eq!(original.body.as_ref(), pixel.as_slice());
+    let edited = supervisor
+        .get(&format!("/api/v1/photos/{edited_id}"))
         .await
         .json();
-    assert_eq!(mobile["photos"][1]["reasons"][0]["code"], codes(&photo)[0]);
+    let found = codes(&edited);
+    for code in ["time_before_task", "outside_site", "edited_by_software"] {
+        assert!(found.contains(&code.to_owned()), "{code} missing: {edited}");
+    }
+    assert!(reason(&edited, "outside_site")["distance_m"].as_f64().unwrap() > 6_000_000.0);
 }
 
 async fn photo_sha(c: &Client, id: &str) -> String {
@@ -218,17 +279,17 @@ async fn photo_sha(c: &Client, id: &str) -> String {
 }
 
 #[tokio::test]
-async fn shared_photos_flow_on_sqlite_and_filesystem() {
+async fn walkthrough_on_sqlite_and_filesystem() {
     let server = TestServer::start(Env::embedded().await).await;
-    shared_photo_flow(&server).await;
+    walkthrough(&server).await;
     server.stop().await;
 }
 
 #[tokio::test]
-async fn shared_photos_flow_on_postgres_and_s3() {
+async fn walkthrough_on_postgres_and_s3() {
     let Some(env) = Env::scaled().await else { return };
     let server = TestServer::start(env).await;
-    shared_photo_flow(&server).await;
+    walkthrough(&server).await;
     // The objects really are in the bucket, under server-made keys.
     let s3 = server.env.s3.as_ref().unwrap().client();
     let listed = s3
@@ -238,16 +299,10 @@ async fn shared_photos_flow_on_postgres_and_s3() {
         .await
         .unwrap();
     let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(
-        keys.iter().filter(|k| k.starts_with("originals/")).count(),
-        2,
-        "{keys:?}"
-    );
-    assert_eq!(
-        keys.iter().filter(|k| k.starts_with("thumbnails/")).count(),
-        4,
-        "{keys:?}"
-    );
+    let photos = if photos::shared_dir().is_some() { 4 } else { 2 };
+    let count = |prefix: &str| keys.iter().filter(|k| k.starts_with(prefix)).count();
+    assert_eq!(count("originals/"), photos, "{keys:?}");
+    assert_eq!(count("thumbnails/"), 2 * photos, "{keys:?}");
     server.stop().await;
 }
 
@@ -415,7 +470,7 @@ async fn generated_photos_get_the_right_verdicts() {
                 gps: Some((lat, lon)),
                 ..Exif::default()
             },
-            vec!["time_outside_window"],
+            vec!["time_before_task"],
         ),
         (
             "unverifiable",
@@ -438,6 +493,47 @@ async fn generated_photos_get_the_right_verdicts() {
         assert_eq!(photo["verification"]["verdict"], *verdict, "{photo}");
         assert_eq!(codes(&photo), *expected, "{photo}");
     }
+    // A record made for another day: a photo taken today is outside its window.
+    let later = (Utc::now() + Duration::days(2)).to_rfc3339();
+    let other_day = record(&admin, task["id"].as_str().unwrap(), &later).await;
+    let exif = Exif {
+        datetime_original: Some(stamp.clone()),
+        gps: Some((lat, lon)),
+        ..Exif::default()
+    };
+    let id = upload(&admin, &other_day, photos::jpeg(300, 200, &exif)).await;
+    // No GPS in the photo: the phone's own fix is weaker evidence, never "verified".
+    let fixed = uuid::Uuid::new_v4().to_string();
+    let body = json!({ "task_id": task["id"], "kind": "inspection", "note": "", "device_time": Utc::now(),
+        "device_location": { "lat": lat, "lon": lon, "accuracy_m": 5e6 } });
+    assert_eq!(
+        admin
+            .put(&format!("/mobile/v1/records/{fixed}"), &body)
+            .await
+            .status,
+        422
+    );
+    let mut body = body;
+    body["device_location"]["accuracy_m"] = json!(8.0);
+    assert_eq!(
+        admin
+            .put(&format!("/mobile/v1/records/{fixed}"), &body)
+            .await
+            .status,
+        201
+    );
+    let no_gps = Exif {
+        datetime_original: Some(stamp.clone()),
+        ..Exif::default()
+    };
+    let fix_id = upload(&admin, &fixed, photos::jpeg(301, 200, &no_gps)).await;
+    server.drain().await;
+    let photo = admin.get(&format!("/api/v1/photos/{id}")).await.json();
+    assert_eq!(codes(&photo), ["time_outside_window"], "{photo}");
+    let photo = admin.get(&format!("/api/v1/photos/{fix_id}")).await.json();
+    assert_eq!(photo["verification"]["verdict"], "unverifiable", "{photo}");
+    assert_eq!(codes(&photo), ["device_fix_used"], "{photo}");
+
     let far = admin.get(&format!("/api/v1/photos/{}", ids[1])).await.json();
     let d = reason(&far, "outside_site")["distance_m"].as_f64().unwrap();
     assert!(

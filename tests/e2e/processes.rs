@@ -34,17 +34,21 @@ fn fieldproof(env: &Env, args: &[&str], extra: &[(&str, String)]) -> Process {
     Process(cmd.spawn().expect("start fieldproof"))
 }
 
-async fn wait_until_ready(base: &str) {
+async fn ready(base: &str) -> bool {
     let deadline = Instant::now() + StdDuration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
             && r.status() == 200
         {
-            return;
+            return true;
         }
         tokio::time::sleep(StdDuration::from_millis(200)).await;
     }
-    panic!("fieldproof at {base} did not become ready");
+    false
+}
+
+async fn wait_until_ready(base: &str) {
+    assert!(ready(base).await, "fieldproof at {base} did not become ready");
 }
 
 fn free_port() -> u16 {
@@ -144,7 +148,7 @@ async fn embedded_serve_starts_with_nothing_configured_and_prints_a_generated_pa
         .env("FIELDPROOF_LISTEN", format!("127.0.0.1:{port}"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -161,7 +165,11 @@ async fn embedded_serve_starts_with_nothing_configured_and_prints_a_generated_pa
         found
     });
     let base = format!("http://127.0.0.1:{port}");
-    wait_until_ready(&base).await;
+    if !ready(&base).await {
+        let _ = child.kill();
+        let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+        panic!("fieldproof did not become ready; its log:\n{log}\nexit: {:?}", child.try_wait());
+    }
     let line = line.await.unwrap().expect("a password line");
     let password = line.rsplit(' ').next().unwrap().to_owned();
     let mut admin = Client::new(&base);

@@ -150,12 +150,20 @@ pub enum Reason {
         /// When the server received the photo.
         received_at: DateTime<Utc>,
     },
+    /// The capture time lies before the task was opened (an old photo reused).
+    TimeBeforeTask {
+        /// Capture time.
+        captured_at: DateTime<Utc>,
+        /// When the task was opened.
+        task_created_at: DateTime<Utc>,
+    },
     /// The GPS clock and the camera clock disagree.
     GpsTimeMismatch {
         /// Absolute difference in seconds.
         difference_s: i64,
     },
-    /// The photo has no GPS; the phone's own fix was checked instead (weaker evidence).
+    /// The photo has no GPS; the phone's own fix was checked instead. That is weaker evidence,
+    /// so such a photo is at best unverifiable.
     DeviceFixUsed {
         /// Distance from the device fix to the site, metres.
         distance_m: f64,
@@ -191,16 +199,12 @@ impl Reason {
             Reason::OutsideSite { .. }
                 | Reason::TimeOutsideWindow { .. }
                 | Reason::TimeInFuture { .. }
+                | Reason::TimeBeforeTask { .. }
                 | Reason::GpsTimeMismatch { .. }
                 | Reason::DeviceLocationMismatch { .. }
                 | Reason::EditedBySoftware { .. }
                 | Reason::DuplicatePhoto { .. }
         )
-    }
-
-    /// Whether this reason only says the evidence is weaker, not missing or contradicted.
-    pub fn is_informational(&self) -> bool {
-        matches!(self, Reason::DeviceFixUsed { .. })
     }
 }
 
@@ -214,12 +218,13 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// Derives the verdict from the reasons: any contradiction is suspicious, any missing
-    /// evidence unverifiable, and only a clean photo is verified.
+    /// Derives the verdict from the reasons: any contradiction is suspicious, any missing or
+    /// weaker evidence (such as the phone's own fix instead of photo GPS) unverifiable, and only
+    /// a photo without any reason is verified.
     pub fn from_reasons(reasons: Vec<Reason>) -> Self {
         let verdict = if reasons.iter().any(Reason::is_suspicious) {
             Verdict::Suspicious
-        } else if reasons.iter().any(|r| !r.is_informational()) {
+        } else if !reasons.is_empty() {
             Verdict::Unverifiable
         } else {
             Verdict::Verified

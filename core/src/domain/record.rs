@@ -47,6 +47,9 @@ pub struct DeviceFix {
     pub accuracy_m: Option<f64>,
 }
 
+/// Largest location accuracy a phone may report, in metres; beyond that a fix says nothing.
+pub const MAX_ACCURACY_M: f64 = 10_000.0;
+
 /// Longest note accepted, in characters.
 pub const MAX_NOTE_CHARS: usize = 10_000;
 
@@ -76,9 +79,12 @@ impl NewRecord {
         check_len(&mut e, "note", &self.note, MAX_NOTE_CHARS);
         if let Some(fix) = &self.device_location
             && let Some(acc) = fix.accuracy_m
-            && (!acc.is_finite() || acc < 0.0)
+            && (!acc.is_finite() || !(0.0..=MAX_ACCURACY_M).contains(&acc))
         {
-            e.add("device_location.accuracy_m", "must be a non-negative number");
+            e.add(
+                "device_location.accuracy_m",
+                format!("must be between 0 and {MAX_ACCURACY_M}"),
+            );
         }
         if self.kind == RecordKind::Rectification && self.phase_id.is_none() {
             e.add("phase_id", "is required for a rectification record");

@@ -67,6 +67,12 @@ pub async fn create_user(app: &App, actor: &User, new: NewUser) -> Result<User, 
 /// returned so the caller can print it once. `None` when users already exist.
 pub async fn ensure_admin(app: &App) -> Result<Option<(String, bool)>, ApiError> {
     if app.store.has_users().await? {
+        if app.settings.admin_password.is_some() {
+            tracing::warn!(
+                "users already exist, so FIELDPROOF_ADMIN_PASSWORD is ignored; it only sets the password of \
+                 the first admin in an empty data directory"
+            );
+        }
         return Ok(None);
     }
     let (password, generated) = match &app.settings.admin_password {

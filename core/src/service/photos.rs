@@ -50,7 +50,7 @@ pub async fn put_photo(
         });
     }
     if let Some(existing) = app.store.find_photo(id).await? {
-        return settle(existing, record.id, &staged.sha256);
+        return settle_visible(app, actor, existing, record.id, &staged.sha256).await;
     }
     let key = original_key(&staged.sha256);
     let content_type = info.format.mime();
@@ -70,8 +70,28 @@ pub async fn put_photo(
             app.photo_queued.notify_one();
             Ok(Put::Created(row))
         }
-        PutOutcome::Unchanged(row) | PutOutcome::Conflict(row) => settle(row, record.id, &staged.sha256),
+        PutOutcome::Unchanged(row) | PutOutcome::Conflict(row) => {
+            settle_visible(app, actor, row, record.id, &staged.sha256).await
+        }
     }
+}
+
+/// Like [`settle`], but a photo id that belongs to someone else's record is a 404, so that
+/// guessing ids reveals nothing.
+async fn settle_visible(
+    app: &App,
+    actor: &User,
+    existing: PhotoRow,
+    record: RecordId,
+    sha256: &str,
+) -> Result<Put, ApiError> {
+    if existing.record_id != record {
+        let owner = app.store.find_record(existing.record_id).await?;
+        if owner.is_none_or(|r| r.created_by != actor.id) {
+            return Err(ApiError::NotFound("photo"));
+        }
+    }
+    settle(existing, record, sha256)
 }
 
 async fn inspect(staged: &StagedUpload) -> Result<ImageInfo, ApiError> {

@@ -53,6 +53,30 @@ where
     }
 }
 
+/// Splits axum's "Failed to deserialize …: path.to[0].field: what is wrong at line 1 column 9"
+/// into the field path and the complaint, so a form can mark the right field.
+fn field_and_message(text: &str) -> (String, String) {
+    let rest = text.split_once("target type: ").map_or(text, |(_, r)| r);
+    let rest = rest.split(" at line ").next().unwrap_or(rest);
+    match rest.split_once(": ") {
+        Some((path, message))
+            if !path.is_empty()
+                && path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.[]".contains(&b)) =>
+        {
+            (path.to_owned(), message.to_owned())
+        }
+        _ => match rest
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split_once('`'))
+        {
+            Some((name, _)) => (name.to_owned(), "is required".to_owned()),
+            None => ("body".to_owned(), rest.to_owned()),
+        },
+    }
+}
+
 /// Deepest nesting of arrays and objects accepted in a JSON body.
 pub const MAX_JSON_DEPTH: usize = 128;
 
@@ -100,7 +124,8 @@ fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
 fn json_rejection(rejection: JsonRejection, limit: u64) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(e) => {
-            ApiError::Validation(crate::domain::ValidationError::single("body", e.body_text()))
+            let (field, message) = field_and_message(&e.body_text());
+            ApiError::Validation(crate::domain::ValidationError::single(field, message))
         }
         JsonRejection::JsonSyntaxError(e) => ApiError::Malformed(e.body_text()),
         JsonRejection::MissingJsonContentType(_) => {
@@ -203,6 +228,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::nesting_exceeds;
+
+    #[test]
+    fn serde_paths_become_field_names() {
+        let text = "Failed to deserialize the JSON body into the target type: phases[0].due_at: \
+                    premature end of input at line 1 column 8";
+        assert_eq!(
+            super::field_and_message(text),
+            ("phases[0].due_at".to_owned(), "premature end of input".to_owned())
+        );
+        let text = "Failed to deserialize the JSON body into the target type: missing field `lat` at line 1 column 2";
+        assert_eq!(
+            super::field_and_message(text),
+            ("lat".to_owned(), "is required".to_owned())
+        );
+    }
 
     #[test]
     fn nesting_is_counted_outside_strings_only() {

@@ -60,6 +60,15 @@ async fn update_photo(
     body: Body,
 ) -> Result<(StatusCode, Json<PhotoReceipt>), ApiError> {
     let record = photos::upload_target(&app, &caller.user, record_id).await?;
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/"));
+    if multipart {
+        return Err(ApiError::UnsupportedType(
+            "send the image itself as the request body, not as multipart/form-data".into(),
+        ));
+    }
     let limit = app.settings.max_upload_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
