@@ -81,13 +81,16 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[expect(
-    clippy::print_stdout,
-    reason = "the generated password is shown to the operator exactly once"
-)]
+/// Shows the generated password exactly once; a closed stdout must not stop the server.
 fn announce_admin(password: &str) {
-    println!("Created user `admin` with password: {password}");
-    println!("It is shown only this once; set FIELDPROOF_ADMIN_PASSWORD to choose it yourself.");
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Created user `admin` with password: {password}");
+    let _ = writeln!(
+        out,
+        "It is shown only this once; set FIELDPROOF_ADMIN_PASSWORD to choose it yourself."
+    );
+    let _ = out.flush();
 }
 
 #[expect(

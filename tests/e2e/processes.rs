@@ -168,7 +168,10 @@ async fn embedded_serve_starts_with_nothing_configured_and_prints_a_generated_pa
     if !ready(&base).await {
         let _ = child.kill();
         let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
-        panic!("fieldproof did not become ready; its log:\n{log}\nexit: {:?}", child.try_wait());
+        panic!(
+            "fieldproof did not become ready; its log:\n{log}\nexit: {:?}",
+            child.try_wait()
+        );
     }
     let line = line.await.unwrap().expect("a password line");
     let password = line.rsplit(' ').next().unwrap().to_owned();
