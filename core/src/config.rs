@@ -103,6 +103,11 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// Largest image accepted, in decoded pixels (width × height).
     pub max_pixels: u64,
+    /// Most memory one photo's decoder may allocate, in bytes; a file that needs more (a
+    /// 16-bit bomb under the pixel limit, say) fails with its reason instead.
+    pub max_decode_bytes: u64,
+    /// How long an upload may send nothing before it is cut off, in seconds.
+    pub upload_idle_secs: u64,
     /// Photos processed at once by one worker process.
     pub worker_concurrency: usize,
     /// How long a claimed photo stays leased to one worker without a heartbeat, in seconds.
@@ -141,6 +146,8 @@ impl Default for Settings {
             max_upload_bytes: 50 * 1024 * 1024,
             max_json_bytes: 1024 * 1024,
             max_pixels: 120_000_000,
+            max_decode_bytes: 512 * 1024 * 1024,
+            upload_idle_secs: 60,
             worker_concurrency: 2,
             worker_lease_secs: 60,
             worker_max_attempts: 5,

@@ -45,6 +45,12 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The client sent nothing for too long in the middle of an upload.
+    #[error("the upload sent nothing for {idle_secs} s and was cut off; resend it")]
+    UploadStalled {
+        /// The idle limit.
+        idle_secs: u64,
+    },
     /// The media type is not accepted.
     #[error("{0}")]
     UnsupportedType(String),
@@ -111,6 +117,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => ("method_not_allowed", S::METHOD_NOT_ALLOWED),
             ApiError::Conflict { code, .. } => (code, S::CONFLICT),
             ApiError::PayloadTooLarge { .. } => ("payload_too_large", S::PAYLOAD_TOO_LARGE),
+            ApiError::UploadStalled { .. } => ("upload_stalled", S::REQUEST_TIMEOUT),
             ApiError::UnsupportedType(_) => ("unsupported_type", S::UNSUPPORTED_MEDIA_TYPE),
             ApiError::Validation(_) => ("validation_failed", S::UNPROCESSABLE_ENTITY),
             ApiError::EmptyFile => ("empty_file", S::UNPROCESSABLE_ENTITY),

@@ -48,13 +48,20 @@ pub struct Inputs<'a> {
     pub tolerances: Tolerances,
     /// The decoded-pixel limit.
     pub max_pixels: u64,
+    /// The decoder's memory limit in bytes.
+    pub max_decode_bytes: u64,
 }
 
 /// Runs the pipeline on a whole original. CPU-bound: call it from a blocking thread.
 pub fn process(bytes: &[u8], inputs: &Inputs<'_>) -> Result<Processed, PipelineError> {
     let info = imageinfo::inspect(&mut std::io::Cursor::new(bytes))?;
     let reading = exif::read(bytes, inputs.context.site.timezone);
-    let upright = thumbs::decode_upright(bytes, reading.orientation(), inputs.max_pixels)?;
+    let upright = thumbs::decode_upright(
+        bytes,
+        reading.orientation(),
+        inputs.max_pixels,
+        inputs.max_decode_bytes,
+    )?;
     let small = thumbs::thumbnail_jpeg(&upright, SMALL_EDGE)?;
     let large = thumbs::thumbnail_jpeg(&upright, LARGE_EDGE)?;
     let mut reasons = verify::reasons(&reading, inputs.context, inputs.received_at, &inputs.tolerances);

@@ -38,8 +38,14 @@ impl Upright {
     }
 }
 
-/// Decodes `bytes` within `max_pixels` and turns it upright by EXIF `orientation` (1–8).
-pub fn decode_upright(bytes: &[u8], orientation: u8, max_pixels: u64) -> Result<Upright, ThumbError> {
+/// Decodes `bytes` within `max_pixels` and `max_alloc` bytes of decoder memory, and turns it
+/// upright by EXIF `orientation` (1–8).
+pub fn decode_upright(
+    bytes: &[u8],
+    orientation: u8,
+    max_pixels: u64,
+    max_alloc: u64,
+) -> Result<Upright, ThumbError> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| ThumbError::Decode(e.to_string()))?;
@@ -53,8 +59,7 @@ pub fn decode_upright(bytes: &[u8], orientation: u8, max_pixels: u64) -> Result<
         .with_guessed_format()
         .map_err(|e| ThumbError::Decode(e.to_string()))?;
     let mut limits = Limits::default();
-    // Room for the decoded RGBA frame plus the decoder's own buffers.
-    limits.max_alloc = Some(max_pixels.saturating_mul(8).max(64 * 1024 * 1024));
+    limits.max_alloc = Some(max_alloc);
     reader.limits(limits);
     let mut image = reader.decode().map_err(|e| ThumbError::Decode(e.to_string()))?;
     if let Some(o) = Orientation::from_exif(orientation) {

@@ -207,7 +207,7 @@ impl Worker {
             inspection_window: Duration::minutes(settings.inspection_window_tolerance_mins),
             ..Tolerances::default()
         };
-        let max_pixels = settings.max_pixels;
+        let (max_pixels, max_decode_bytes) = (settings.max_pixels, settings.max_decode_bytes);
         let received_at = photo.received_at;
         let processed = tokio::task::spawn_blocking(move || {
             let inputs = Inputs {
@@ -216,6 +216,7 @@ impl Worker {
                 duplicate,
                 tolerances,
                 max_pixels,
+                max_decode_bytes,
             };
             pipeline::process(&bytes, &inputs)
         })

@@ -344,3 +344,63 @@ async fn authentication_and_roles_are_enforced() {
     assert_eq!(admin.get("/api/v1/auth/me").await.json()["username"], "admin");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_stalled_upload_is_cut_off_and_stores_nothing() {
+    let mut env = Env::embedded().await;
+    env.settings.upload_idle_secs = 1;
+    let server = TestServer::start(env).await;
+    let admin = server.admin().await;
+    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&admin, &site_id).await;
+    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let head = photos::jpeg(64, 64, &Exif::default())[..100].to_vec();
+    // A few bytes, then silence: a slow-body client.
+    let slow = futures_util::stream::unfold(0, move |step| {
+        let head = head.clone();
+        async move {
+            match step {
+                0 => Some((Ok::<_, std::io::Error>(head), 1)),
+                1 => {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    None
+                }
+                _ => None,
+            }
+        }
+    });
+    let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
+    let r = admin
+        .send(
+            admin
+                .request(reqwest::Method::PUT, &path)
+                .header("content-type", "image/jpeg")
+                .body(reqwest::Body::wrap_stream(slow)),
+        )
+        .await;
+    r.assert_problem(408, "upload_stalled");
+    assert_eq!(server.app.store.pending_photos().await.unwrap(), 0);
+    assert_eq!(stored_objects(&server), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_photo_needing_more_decoder_memory_than_allowed_fails_with_its_reason() {
+    let mut env = Env::embedded().await;
+    env.settings.max_decode_bytes = 1024 * 1024;
+    let server = TestServer::start(env).await;
+    let admin = server.admin().await;
+    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&admin, &site_id).await;
+    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    // 1000×1000 RGB needs 3 MB decoded: over the 1 MiB budget.
+    let id = crate::flow::upload(&admin, &record_id, photos::jpeg(1000, 1000, &Exif::default())).await;
+    server.drain().await;
+    let photo = admin.get(&format!("/api/v1/photos/{id}")).await.json();
+    assert_eq!(photo["status"], "failed", "{photo}");
+    assert!(
+        photo["error"].as_str().unwrap().contains("cannot be decoded"),
+        "{photo}"
+    );
+    server.stop().await;
+}

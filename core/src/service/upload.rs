@@ -46,7 +46,15 @@ where
     let mut file = tokio::fs::File::from_std(file);
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
-    while let Some(chunk) = body.next().await {
+    let idle = std::time::Duration::from_secs(app.settings.upload_idle_secs.max(1));
+    loop {
+        // A client that stops sending (a dead phone, or a slow-body attack) is cut off.
+        let Ok(next) = tokio::time::timeout(idle, body.next()).await else {
+            return Err(ApiError::UploadStalled {
+                idle_secs: idle.as_secs(),
+            });
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| ApiError::Malformed(format!("the upload was interrupted: {e}")))?;
         size += chunk.len() as u64;
         if size > limit {
