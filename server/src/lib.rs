@@ -43,6 +43,7 @@ pub async fn open_app(settings: Settings) -> anyhow::Result<App> {
         .await
         .context("opening object storage")?;
     let passwords = Passwords::new(2).context("preparing password hashing")?;
+    tracing::info!(database = store.kind(), storage = objects.kind(), "storage opened");
     Ok(App::new(settings, store, objects, passwords))
 }
 

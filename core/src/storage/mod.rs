@@ -107,15 +107,6 @@ impl ObjectStore {
         }
     }
 
-    /// Whether an object exists.
-    pub async fn exists(&self, key: &str) -> StorageResult<bool> {
-        check_key(key)?;
-        match self {
-            ObjectStore::Fs(s) => s.exists(key).await,
-            ObjectStore::S3(s) => s.exists(key).await,
-        }
-    }
-
     /// Whether the store is reachable and writable; used by `/readyz`.
     pub async fn health(&self) -> StorageResult<()> {
         match self {
