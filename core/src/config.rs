@@ -108,6 +108,8 @@ pub struct Settings {
     pub max_decode_bytes: u64,
     /// How long an upload may send nothing before it is cut off, in seconds.
     pub upload_idle_secs: u64,
+    /// How long a client may take to send its request headers, in seconds (slowloris).
+    pub header_read_timeout_secs: u64,
     /// Photos processed at once by one worker process.
     pub worker_concurrency: usize,
     /// How long a claimed photo stays leased to one worker without a heartbeat, in seconds.
@@ -148,6 +150,7 @@ impl Default for Settings {
             max_pixels: 120_000_000,
             max_decode_bytes: 512 * 1024 * 1024,
             upload_idle_secs: 60,
+            header_read_timeout_secs: 30,
             worker_concurrency: 2,
             worker_lease_secs: 60,
             worker_max_attempts: 5,

@@ -185,12 +185,12 @@ pub fn bd09_to_gcj02(lat: f64, lon: f64) -> (f64, f64) {
 mod tests {
     use super::*;
 
-/// GCJ-02 → BD-09.
-fn gcj02_to_bd09(lat: f64, lon: f64) -> (f64, f64) {
-    let z = (lon * lon + lat * lat).sqrt() + 0.00002 * (lat * X_PI).sin();
-    let theta = lat.atan2(lon) + 0.000003 * (lon * X_PI).cos();
-    (z * theta.sin() + 0.006, z * theta.cos() + 0.0065)
-}
+    /// GCJ-02 → BD-09.
+    fn gcj02_to_bd09(lat: f64, lon: f64) -> (f64, f64) {
+        let z = (lon * lon + lat * lat).sqrt() + 0.00002 * (lat * X_PI).sin();
+        let theta = lat.atan2(lon) + 0.000003 * (lon * X_PI).cos();
+        (z * theta.sin() + 0.006, z * theta.cos() + 0.0065)
+    }
 
     fn close(a: (f64, f64), b: (f64, f64), eps: f64) -> bool {
         (a.0 - b.0).abs() < eps && (a.1 - b.1).abs() < eps

@@ -19,6 +19,9 @@ use fieldproof_core::storage::ObjectStore;
 use fieldproof_core::store::Store;
 use fieldproof_core::{ApiError, App};
 use fieldproof_media_worker::Worker;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -43,7 +46,11 @@ pub async fn open_app(settings: Settings) -> anyhow::Result<App> {
         .await
         .context("opening object storage")?;
     let passwords = Passwords::new(2).context("preparing password hashing")?;
-    tracing::info!(database = store.kind(), storage = objects.kind(), "storage opened");
+    tracing::info!(
+        database = store.kind(),
+        storage = objects.kind(),
+        "storage opened"
+    );
     Ok(App::new(settings, store, objects, passwords))
 }
 
@@ -107,20 +114,59 @@ pub async fn serve(
     with_worker: bool,
 ) -> anyhow::Result<()> {
     let worker = with_worker.then(|| tokio::spawn(Worker::new(app.clone()).run(shutdown.clone())));
+    let header_timeout = Duration::from_secs(app.settings.header_read_timeout_secs.max(1));
     let router = router(app, Metrics::new());
     let addr = listener.local_addr().context("reading the listen address")?;
     tracing::info!(%addr, with_worker, "listening");
-    let graceful = shutdown.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { graceful.cancelled().await })
-        .await
-        .context("serving HTTP")?;
+    accept_loop(listener, router, header_timeout, &shutdown).await;
     shutdown.cancel();
     if let Some(worker) = worker {
         // Photos in progress keep their lease; waiting too long would only delay a restart.
         let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
     }
     Ok(())
+}
+
+/// Accepts HTTP/1.1 connections until `shutdown`, then lets open requests finish (up to a
+/// limit). Written on hyper directly because `axum::serve` cannot bound how long a client may
+/// take to send its headers, which is what a slowloris attack exploits.
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    header_timeout: Duration,
+    shutdown: &CancellationToken,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let stream = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open at shutdown");
+    }
 }
 
 /// Runs only the media worker until `shutdown`.

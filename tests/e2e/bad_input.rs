@@ -404,3 +404,26 @@ async fn a_photo_needing_more_decoder_memory_than_allowed_fails_with_its_reason(
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut env = Env::embedded().await;
+    env.settings.header_read_timeout_secs = 1;
+    let server = TestServer::start(env).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the slow connection was kept open");
+    assert!(
+        !String::from_utf8_lossy(&buf).contains("200 OK"),
+        "answered an incomplete request"
+    );
+    // Everyone else is served as usual.
+    assert_eq!(server.anonymous().get("/healthz").await.status, 200);
+    server.stop().await;
+}
