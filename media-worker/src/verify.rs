@@ -234,3 +234,109 @@ fn location_reasons(reading: &ExifReading, ctx: &PhotoContext, reasons: &mut Vec
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldproof_core::domain::{DeviceFix, ExifSummary, GpsFix, Record, Site, Task, TaskStatus};
+    use fieldproof_core::geodesy::Datum;
+    use fieldproof_core::ids::{RecordId, SiteId, TaskId, UserId};
+
+    fn context(fix: Option<DeviceFix>) -> PhotoContext {
+        let now = Utc::now();
+        let site_id = SiteId::new();
+        let task = Task {
+            id: TaskId::new(),
+            title: "t".into(),
+            description: None,
+            site_id,
+            due_at: now + Duration::days(9),
+            status: TaskStatus::InProgress,
+            created_by: UserId::new(),
+            created_at: now - Duration::hours(1),
+        };
+        PhotoContext {
+            record: Record {
+                id: RecordId::new(),
+                task_id: task.id,
+                phase_id: None,
+                kind: RecordKind::Inspection,
+                note: String::new(),
+                device_time: now,
+                device_location: fix,
+                created_by: task.created_by,
+                received_at: now,
+            },
+            site: Site {
+                id: site_id,
+                name: "s".into(),
+                address: None,
+                input_lat: 39.6,
+                input_lon: 118.2,
+                datum: Datum::Wgs84,
+                location: GeoPoint::new(39.6, 118.2).unwrap(),
+                radius_m: 300.0,
+                timezone: chrono_tz::Asia::Shanghai,
+                created_at: now,
+            },
+            task,
+        }
+    }
+
+    fn reading(gps: Option<(f64, f64)>, gps_error_m: Option<f64>) -> ExifReading {
+        ExifReading {
+            present: true,
+            summary: ExifSummary {
+                captured_at: Some(Utc::now()),
+                gps: gps.map(|(lat, lon)| GpsFix { lat, lon, alt: None }),
+                ..ExifSummary::default()
+            },
+            gps_error_m,
+            problems: vec![],
+        }
+    }
+
+    #[test]
+    fn a_huge_claimed_gps_error_cannot_stretch_the_geofence() {
+        let r = reasons(
+            &reading(Some((45.0, 118.2)), Some(1e6)),
+            &context(None),
+            Utc::now(),
+            &Tolerances::default(),
+        );
+        assert!(
+            matches!(r.as_slice(), [Reason::OutsideSite { allowed_m, .. }] if *allowed_m == 400.0),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_device_fix_alone_never_verifies() {
+        let fix = DeviceFix {
+            point: GeoPoint::new(39.6, 118.2).unwrap(),
+            accuracy_m: Some(1e9),
+        };
+        let r = reasons(
+            &reading(None, None),
+            &context(Some(fix)),
+            Utc::now(),
+            &Tolerances::default(),
+        );
+        assert!(
+            matches!(r.as_slice(), [Reason::DeviceFixUsed { allowed_m, .. }] if *allowed_m == 400.0),
+            "{r:?}"
+        );
+        assert_eq!(
+            fieldproof_core::domain::Verification::from_reasons(r).verdict,
+            fieldproof_core::domain::Verdict::Unverifiable
+        );
+    }
+
+    #[test]
+    fn a_photo_older_than_its_task_is_reuse() {
+        let mut old = reading(Some((39.6, 118.2)), None);
+        old.summary.captured_at = Some(Utc::now() - Duration::days(400));
+        let r = reasons(&old, &context(None), Utc::now(), &Tolerances::default());
+        assert!(matches!(r.as_slice(), [Reason::TimeBeforeTask { .. }]), "{r:?}");
+    }
+}
