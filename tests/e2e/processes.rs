@@ -77,25 +77,37 @@ async fn wait_for_status(c: &Client, id: &str, want: &str) {
     panic!("photo {id} never reached {want}");
 }
 
+/// Starts `fieldproof serve --no-worker` and waits until it is ready; returns it and its URL.
+async fn server_process(env: &Env) -> (Process, String) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = fieldproof(
+        env,
+        &["serve", "--no-worker"],
+        &[("FIELDPROOF_LISTEN", format!("127.0.0.1:{port}"))],
+    );
+    wait_until_ready(&base).await;
+    (server, base)
+}
+
+/// Logs in as the admin and files a record on a new task at a Tangshan site.
+async fn admin_with_record(base: &str) -> (Client, String) {
+    let mut admin = Client::new(base);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    let site_id = site(&admin, 39.6305, 118.1804, "Asia/Shanghai").await;
+    let task = task(&admin, &site_id).await;
+    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    (admin, record_id)
+}
+
 #[tokio::test]
 async fn server_and_worker_processes_share_postgres_and_s3() {
     let Some(mut env) = Env::scaled().await else {
         return;
     };
     env.settings.worker_lease_secs = 2;
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = fieldproof(
-        &env,
-        &["serve", "--no-worker"],
-        &[("FIELDPROOF_LISTEN", format!("127.0.0.1:{port}"))],
-    );
-    wait_until_ready(&base).await;
-    let mut admin = Client::new(&base);
-    admin.login("admin", ADMIN_PASSWORD).await;
-    let site_id = site(&admin, 39.6305, 118.1804, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let (_server, base) = server_process(&env).await;
+    let (admin, record_id) = admin_with_record(&base).await;
     let stamp = Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .format("%Y:%m:%d %H:%M:%S")
@@ -188,25 +200,14 @@ async fn a_queued_photo_wakes_an_idle_worker_process_at_once() {
     let Some(mut env) = Env::scaled().await else {
         return;
     };
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = fieldproof(
-        &env,
-        &["serve", "--no-worker"],
-        &[("FIELDPROOF_LISTEN", format!("127.0.0.1:{port}"))],
-    );
-    wait_until_ready(&base).await;
+    let (_server, base) = server_process(&env).await;
     // Polling once a minute: only the PostgreSQL notification can wake this worker in time.
     let _worker = fieldproof(
         &env,
         &["worker"],
         &[("FIELDPROOF_WORKER_POLL_MS", "60000".into())],
     );
-    let mut admin = Client::new(&base);
-    admin.login("admin", ADMIN_PASSWORD).await;
-    let site_id = site(&admin, 39.6305, 118.1804, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let (admin, record_id) = admin_with_record(&base).await;
     // Give the idle worker time to start and find the queue empty.
     tokio::time::sleep(StdDuration::from_secs(3)).await;
     let started = Instant::now();
