@@ -24,7 +24,7 @@ enum AttemptError {
     Transient(String),
 }
 
-/// What one call of [`process_next`] did.
+/// What one call of [`Worker::process_next`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// The queue had nothing due.

@@ -1,7 +1,7 @@
 //! The store: one enum over PostgreSQL and SQLite with use-case methods.
 //!
 //! Identical SQL is written once with `$n` placeholders (SQLite accepts them too); the
-//! [`in_tx!`] and [`on_pool!`] macros expand one body for each backend, so only the rare
+//! `in_tx!` and `on_pool!` macros expand one body for each backend, so only the rare
 //! statement that differs (the work-queue claim) is written twice. Every public method is one
 //! unit of work with its own transaction; times are always bound from Rust, never `now()` in
 //! SQL, so that both backends store the same thing and tests control the clock.
