@@ -130,6 +130,13 @@ pub struct Settings {
     pub token_ttl_hours: i64,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// How often committed audit events are sealed into the hash chain, in milliseconds.
+    pub audit_seal_ms: u64,
+    /// How often the chain head is checkpointed to object storage, in seconds (when it moved).
+    pub audit_checkpoint_secs: u64,
+    /// Take the client address from the first `X-Forwarded-For` hop (behind a trusted ingress
+    /// that sets it); otherwise the peer address is used.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Settings {
@@ -161,6 +168,9 @@ impl Default for Settings {
             inspection_window_tolerance_mins: 120,
             token_ttl_hours: 24 * 7,
             log_format: "text".into(),
+            audit_seal_ms: 500,
+            audit_checkpoint_secs: 10,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -5,7 +5,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::auth::AuthError;
-use crate::domain::{FieldError, ValidationError};
+use crate::docinfo::DocError;
+use crate::domain::{FieldError, InvalidTransition, ValidationError};
 use crate::imageinfo::ImageInfoError;
 use crate::storage::StorageError;
 use crate::store::StoreError;
@@ -39,6 +40,18 @@ pub enum ApiError {
         /// What conflicts.
         detail: String,
     },
+    /// The workflow does not allow this action in the current state.
+    #[error(transparent)]
+    InvalidTransition(InvalidTransition),
+    /// Too many failed sign-ins; try again later.
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    TooManyAttempts {
+        /// Seconds until the next attempt is allowed.
+        retry_after_secs: i64,
+    },
+    /// A document's bytes are not what it claims to be.
+    #[error(transparent)]
+    Document(#[from] DocError),
     /// The body is larger than allowed.
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -116,6 +129,11 @@ impl ApiError {
             ApiError::NotFound(_) => ("not_found", S::NOT_FOUND),
             ApiError::MethodNotAllowed => ("method_not_allowed", S::METHOD_NOT_ALLOWED),
             ApiError::Conflict { code, .. } => (code, S::CONFLICT),
+            ApiError::InvalidTransition(_) => ("invalid_transition", S::CONFLICT),
+            ApiError::TooManyAttempts { .. } => ("too_many_attempts", S::TOO_MANY_REQUESTS),
+            ApiError::Document(DocError::Empty) => ("empty_file", S::UNPROCESSABLE_ENTITY),
+            ApiError::Document(DocError::Malformed(_)) => ("document_malformed", S::UNPROCESSABLE_ENTITY),
+            ApiError::Document(_) => ("unsupported_type", S::UNSUPPORTED_MEDIA_TYPE),
             ApiError::PayloadTooLarge { .. } => ("payload_too_large", S::PAYLOAD_TOO_LARGE),
             ApiError::UploadStalled { .. } => ("upload_stalled", S::REQUEST_TIMEOUT),
             ApiError::UnsupportedType(_) => ("unsupported_type", S::UNSUPPORTED_MEDIA_TYPE),
@@ -177,6 +195,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::TooManyAttempts { retry_after_secs } = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -56,4 +56,14 @@ id_type!(
     SessionId,
     /// One audit event.
     AuditEventId,
+    /// A supervision group or a handling agency.
+    OrgId,
+    /// One version of a task's rectification plan.
+    PlanId,
+    /// A document attached to a plan or a report.
+    DocumentId,
+    /// A request to move a phase's due date.
+    ExtensionId,
+    /// A supervisor's urge (催办) to an agency.
+    UrgeId,
 );

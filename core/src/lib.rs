@@ -3,8 +3,10 @@
 //! together. The HTTP crates and the media worker build on this and never on each other.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod docinfo;
 pub mod domain;
 pub mod error;
 pub mod geodesy;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::validation::{ValidationError, check_text};
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +46,15 @@ impl Role {
     pub fn manages_tasks(self) -> bool {
         matches!(self, Role::Admin | Role::Supervisor)
     }
+
+    /// The kind of organisation this role belongs to; `None` for admins, who may have none.
+    pub fn org_kind(self) -> Option<super::OrgKind> {
+        match self {
+            Role::Admin => None,
+            Role::Supervisor | Role::Inspector => Some(super::OrgKind::Supervision),
+            Role::Agency => Some(super::OrgKind::Agency),
+        }
+    }
 }
 
 /// A user as the rest of the system sees it (never with the password hash).
@@ -59,6 +68,8 @@ pub struct User {
     pub display_name: String,
     /// What the user may do.
     pub role: Role,
+    /// The organisation they belong to (`None` only for admins).
+    pub org_id: Option<OrgId>,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
 }
@@ -77,6 +88,8 @@ pub struct NewUser {
     pub role: Role,
     /// Name shown to others.
     pub display_name: String,
+    /// The organisation they belong to; required for every role but admin.
+    pub org_id: Option<OrgId>,
 }
 
 impl NewUser {

@@ -2,9 +2,11 @@
 
 use chrono::Utc;
 
+use super::Caller;
 use super::upload::StagedUpload;
 use crate::app::App;
-use crate::domain::{Record, User};
+use crate::audit::AuditEvent;
+use crate::domain::Record;
 use crate::error::ApiError;
 use crate::ids::{PhotoId, RecordId};
 use crate::imageinfo::{self, ImageInfo};
@@ -22,9 +24,9 @@ pub enum Put {
 
 /// The record a photo is being uploaded to, checked before any byte is read: 404 when the
 /// caller cannot see it, 403 when it is someone else's.
-pub async fn upload_target(app: &App, actor: &User, record: RecordId) -> Result<Record, ApiError> {
-    let record = super::records::visible_record(app, actor, record).await?;
-    if record.created_by != actor.id {
+pub async fn upload_target(app: &App, caller: &Caller, record: RecordId) -> Result<Record, ApiError> {
+    let record = super::records::visible_record(app, caller, record).await?;
+    if record.created_by != caller.user.id {
         return Err(ApiError::Forbidden(
             "only the record's author may add photos to it",
         ));
@@ -36,7 +38,7 @@ pub async fn upload_target(app: &App, actor: &User, record: RecordId) -> Result<
 /// under its hash and queues the photo. Nothing is stored when any check fails.
 pub async fn put_photo(
     app: &App,
-    actor: &User,
+    caller: &Caller,
     record: &Record,
     id: PhotoId,
     staged: StagedUpload,
@@ -50,7 +52,7 @@ pub async fn put_photo(
         });
     }
     if let Some(existing) = app.store.find_photo(id).await? {
-        return settle_visible(app, actor, existing, record.id, &staged.sha256).await;
+        return settle_visible(app, caller, existing, record.id, &staged.sha256).await;
     }
     let key = original_key(&staged.sha256);
     let content_type = info.format.mime();
@@ -65,13 +67,17 @@ pub async fn put_photo(
         content_type: content_type.to_owned(),
         original_key: key,
     };
-    match app.store.put_photo(&new, actor.id, Utc::now()).await? {
+    match app
+        .store
+        .put_photo(&new, record.task_id, &caller.actor(), Utc::now())
+        .await?
+    {
         PutOutcome::Created(row) => {
             app.photo_queued.notify_one();
             Ok(Put::Created(row))
         }
         PutOutcome::Unchanged(row) | PutOutcome::Conflict(row) => {
-            settle_visible(app, actor, row, record.id, &staged.sha256).await
+            settle_visible(app, caller, row, record.id, &staged.sha256).await
         }
     }
 }
@@ -80,14 +86,14 @@ pub async fn put_photo(
 /// guessing ids reveals nothing.
 async fn settle_visible(
     app: &App,
-    actor: &User,
+    caller: &Caller,
     existing: PhotoRow,
     record: RecordId,
     sha256: &str,
 ) -> Result<Put, ApiError> {
     if existing.record_id != record {
         let owner = app.store.find_record(existing.record_id).await?;
-        if owner.is_none_or(|r| r.created_by != actor.id) {
+        if owner.is_none_or(|r| r.created_by != caller.user.id) {
             return Err(ApiError::NotFound("photo"));
         }
     }
@@ -114,13 +120,13 @@ fn settle(existing: PhotoRow, record: RecordId, sha256: &str) -> Result<Put, Api
 }
 
 /// A photo the caller may see, with its record.
-pub async fn find_photo(app: &App, actor: &User, id: PhotoId) -> Result<(PhotoRow, Record), ApiError> {
+pub async fn find_photo(app: &App, caller: &Caller, id: PhotoId) -> Result<(PhotoRow, Record), ApiError> {
     let photo = app
         .store
         .find_photo(id)
         .await?
         .ok_or(ApiError::NotFound("photo"))?;
-    let record = super::records::visible_record(app, actor, photo.record_id)
+    let record = super::records::visible_record(app, caller, photo.record_id)
         .await
         .map_err(|_| ApiError::NotFound("photo"))?;
     Ok((photo, record))
@@ -137,17 +143,37 @@ pub enum Variant {
     Large,
 }
 
-/// Opens one stored file of a photo; 404 while a thumbnail does not exist yet.
-pub async fn open(app: &App, photo: &PhotoRow, variant: Variant) -> Result<ObjectBody, ApiError> {
+/// Opens one stored file of a photo; 404 while a thumbnail does not exist yet. Every view of
+/// an original is recorded (who looked at which evidence).
+pub async fn open(
+    app: &App,
+    caller: &Caller,
+    photo: &PhotoRow,
+    record: &Record,
+    variant: Variant,
+) -> Result<ObjectBody, ApiError> {
     let key = match variant {
         Variant::Original => Some(&photo.original_key),
         Variant::Small => photo.thumb_small_key.as_ref(),
         Variant::Large => photo.thumb_large_key.as_ref(),
     }
     .ok_or(ApiError::NotFound("thumbnail"))?;
-    match app.objects.get_stream(key).await {
-        Ok(body) => Ok(body),
-        Err(StorageError::NotFound) => Err(ApiError::NotFound("object")),
-        Err(e) => Err(e.into()),
+    let body = match app.objects.get_stream(key).await {
+        Ok(body) => body,
+        Err(StorageError::NotFound) => return Err(ApiError::NotFound("object")),
+        Err(e) => return Err(e.into()),
+    };
+    if variant == Variant::Original {
+        let event = AuditEvent::new(
+            Utc::now(),
+            &caller.actor(),
+            "photo.original_viewed",
+            "photo",
+            photo.id.0,
+            serde_json::json!({ "record_id": record.id, "sha256": photo.sha256 }),
+        )
+        .on_task(record.task_id);
+        app.store.append_audit(&event).await?;
     }
+    Ok(body)
 }

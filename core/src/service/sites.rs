@@ -2,14 +2,15 @@
 
 use chrono::Utc;
 
+use super::{Caller, SUPERVISING};
 use crate::app::App;
-use crate::domain::{NewSite, Site, User};
+use crate::domain::{NewSite, Role, Site};
 use crate::error::ApiError;
 use crate::ids::SiteId;
 
 /// Creates a site, converting its location to WGS-84 (supervisors and admins).
-pub async fn create_site(app: &App, actor: &User, new: NewSite) -> Result<Site, ApiError> {
-    super::require_manager(actor)?;
+pub async fn create_site(app: &App, caller: &Caller, new: NewSite) -> Result<Site, ApiError> {
+    super::require_role(&caller.user, SUPERVISING, "only supervisors and admins enter sites")?;
     let default_tz = app
         .settings
         .default_timezone()
@@ -17,11 +18,16 @@ pub async fn create_site(app: &App, actor: &User, new: NewSite) -> Result<Site, 
     let (location, tz) = new.validate(default_tz)?;
     Ok(app
         .store
-        .create_site(&new, location, tz, actor.id, Utc::now())
+        .create_site(&new, location, tz, &caller.actor(), Utc::now())
         .await?)
 }
 
-/// One site (every signed-in user may see sites).
-pub async fn find_site(app: &App, id: SiteId) -> Result<Site, ApiError> {
-    app.store.find_site(id).await?.ok_or(ApiError::NotFound("site"))
+/// One site: supervision staff see every site; agency staff only the sites of their tasks.
+pub async fn find_site(app: &App, caller: &Caller, id: SiteId) -> Result<Site, ApiError> {
+    let site = app.store.find_site(id).await?.ok_or(ApiError::NotFound("site"))?;
+    match (caller.user.role, caller.user.org_id) {
+        (Role::Agency, Some(agency)) if app.store.agency_has_site(agency, id).await? => Ok(site),
+        (Role::Agency, _) => Err(ApiError::NotFound("site")),
+        _ => Ok(site),
+    }
 }

@@ -1,12 +1,15 @@
-//! Tasks: opening one with its phases, the task page, and the list.
+//! Tasks: issuing one, the task page, the list and the history.
 
 use chrono::Utc;
 
+use super::Caller;
 use crate::app::App;
-use crate::domain::{NewTask, Phase, Record, Site, Task, User, ValidationError};
+use crate::domain::{
+    Extension, NewTask, OrgKind, Phase, Plan, Record, Role, Site, Task, Urge, ValidationError,
+};
 use crate::error::ApiError;
 use crate::ids::TaskId;
-use crate::store::{PhotoRow, TaskFilter, TaskSummary};
+use crate::store::{Issuer, ListedEvent, PhotoRow, TaskFilter, TaskSummary};
 
 /// Everything the task page shows.
 #[derive(Debug, Clone)]
@@ -17,24 +20,57 @@ pub struct TaskView {
     pub site: Site,
     /// Its phases in order.
     pub phases: Vec<Phase>,
-    /// The records the caller may see, each with its photos.
+    /// Its records, each with its photos.
     pub records: Vec<(Record, Vec<PhotoRow>)>,
+    /// Every plan version.
+    pub plans: Vec<Plan>,
+    /// Extension requests.
+    pub extensions: Vec<Extension>,
+    /// Urges.
+    pub urges: Vec<Urge>,
 }
 
-/// Opens a task with its phases (supervisors and admins).
-pub async fn create_task(app: &App, actor: &User, new: NewTask) -> Result<(Task, Vec<Phase>), ApiError> {
-    super::require_manager(actor)?;
+/// Issues a task to an agency (supervisors, for their own group). With phases it starts
+/// `in_progress`; without, `issued`, and the agency plans it.
+pub async fn create_task(app: &App, caller: &Caller, new: NewTask) -> Result<(Task, Vec<Phase>), ApiError> {
+    super::require_role(&caller.user, &[Role::Supervisor], "only supervisors issue tasks")?;
+    let group_id = caller
+        .user
+        .org_id
+        .ok_or(ApiError::Forbidden("a supervisor without a group cannot issue tasks"))?;
     let now = Utc::now();
     new.validate(now)?;
+    let mut errors = ValidationError::default();
     if app.store.find_site(new.site_id).await?.is_none() {
-        return Err(ValidationError::single("site_id", "no such site").into());
+        errors.add("site_id", "no such site");
     }
-    Ok(app.store.create_task(&new, actor.id, now).await?)
+    let agency = app.store.find_org(new.agency_id).await?;
+    let region_code = match agency {
+        Some(org) if org.kind == OrgKind::Agency && org.active => Some(org.region.as_str()),
+        Some(org) if org.kind != OrgKind::Agency => {
+            errors.add("agency_id", "is not a handling agency");
+            None
+        }
+        Some(_) => {
+            errors.add("agency_id", "the agency is deactivated");
+            None
+        }
+        None => {
+            errors.add("agency_id", "no such agency");
+            None
+        }
+    };
+    errors.into_result()?;
+    let issuer = Issuer {
+        group_id,
+        region_code: region_code.unwrap_or_default(),
+    };
+    Ok(app.store.create_task(&new, &issuer, &caller.actor(), now).await?)
 }
 
 /// The task page.
-pub async fn task_view(app: &App, actor: &User, id: TaskId) -> Result<TaskView, ApiError> {
-    let task = app.store.find_task(id).await?.ok_or(ApiError::NotFound("task"))?;
+pub async fn task_view(app: &App, caller: &Caller, id: TaskId) -> Result<TaskView, ApiError> {
+    let task = super::visible_task(app, &caller.user, id).await?;
     let site = app
         .store
         .find_site(task.site_id)
@@ -43,42 +79,40 @@ pub async fn task_view(app: &App, actor: &User, id: TaskId) -> Result<TaskView, 
     let phases = app.store.list_phases(id).await?;
     let mut records = Vec::new();
     for record in app.store.list_records(id).await? {
-        if super::can_see_record(actor, &record) {
-            let photos = app.store.list_photos(record.id).await?;
-            records.push((record, photos));
-        }
+        let photos = app.store.list_photos(record.id).await?;
+        records.push((record, photos));
     }
     Ok(TaskView {
         task,
         site,
         phases,
         records,
+        plans: app.store.list_plans(id).await?,
+        extensions: app.store.list_extensions(id).await?,
+        urges: app.store.list_urges(id).await?,
     })
 }
 
 /// Most tasks one page of the list may hold.
 pub const MAX_PAGE: i64 = 200;
 
-/// A page of the task list.
-pub async fn list_tasks(
-    app: &App,
-    overdue: Option<bool>,
-    limit: Option<i64>,
-    after: Option<TaskId>,
-) -> Result<Vec<TaskSummary>, ApiError> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
+/// A page of the tasks the caller may see.
+pub async fn list_tasks(app: &App, caller: &Caller, filter: TaskFilter) -> Result<Vec<TaskSummary>, ApiError> {
+    if !(1..=MAX_PAGE).contains(&filter.limit) {
         return Err(ValidationError::single("limit", format!("must be between 1 and {MAX_PAGE}")).into());
     }
-    Ok(app
-        .store
-        .list_tasks(
-            TaskFilter {
-                overdue,
-                limit,
-                after,
-            },
-            Utc::now(),
-        )
-        .await?)
+    if filter.text.as_ref().is_some_and(|t| t.chars().count() > 100) {
+        return Err(ValidationError::single("q", "must be at most 100 characters").into());
+    }
+    let scope = super::scope_of(&caller.user).ok_or(ApiError::Forbidden("the account has no organisation"))?;
+    Ok(app.store.list_tasks(scope, &filter, Utc::now()).await?)
+}
+
+/// Most events one history answer holds.
+pub const MAX_HISTORY: i64 = 5_000;
+
+/// A task's audit trail, oldest first (anyone who may see the task).
+pub async fn history(app: &App, caller: &Caller, id: TaskId) -> Result<Vec<ListedEvent>, ApiError> {
+    super::visible_task(app, &caller.user, id).await?;
+    Ok(app.store.task_history(id, MAX_HISTORY).await?)
 }

@@ -7,13 +7,20 @@
 //! SQL, so that both backends store the same thing and tests control the clock.
 
 mod audit;
+mod documents;
+mod extensions;
 mod notify;
+mod orgs;
 mod photos;
+mod plans;
 mod records;
 mod rows;
 mod sessions;
 mod sites;
+mod task_list;
 mod tasks;
+mod throttle;
+mod urges;
 mod users;
 
 use std::str::FromStr;
@@ -22,10 +29,13 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-pub use audit::AuditEvent;
+pub use audit::{ChainHead, ListedEvent};
+pub use extensions::ExtensionOutcome;
 pub use photos::{ClaimedPhoto, DuplicateUse, NewPhoto, PhotoContext, PhotoRow, PutOutcome};
-pub use records::RecordOutcome;
-pub use tasks::{TaskFilter, TaskSummary};
+pub use records::{RecordOutcome, ReviewOutcome};
+pub use task_list::{Cursor, Scope, TaskFilter, TaskSort, TaskSummary};
+pub use tasks::{EndKind, Issuer};
+pub use users::ListedUser;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -4,9 +4,10 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::types::Json;
 
 use super::rows::{PHOTO_COLUMNS, PhotoDbRow};
-use super::{AuditEvent, Store, StoreError, StoreResult, audit, in_tx, on_pool};
+use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool};
+use crate::audit::{Actor, AuditEvent};
 use crate::domain::{ExifSummary, PhotoAnalysis, PhotoStatus, Record, Site, Task, Verification};
-use crate::ids::{PhotoId, RecordId, TaskId, UserId};
+use crate::ids::{PhotoId, RecordId, TaskId};
 
 /// A stored photo and where it is in the pipeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,17 +117,19 @@ impl Store {
     pub async fn put_photo(
         &self,
         new: &NewPhoto,
-        actor: UserId,
+        task: TaskId,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> StoreResult<PutOutcome> {
         let event = AuditEvent::new(
             now,
-            Some(actor),
+            actor,
             "photo.received",
             "photo",
             new.id.0,
             serde_json::json!({ "record_id": new.record_id, "sha256": new.sha256, "size_bytes": new.size_bytes }),
-        );
+        )
+        .on_task(task);
         let inserted = in_tx!(self, tx => {
             let done = sqlx::query(
                 "INSERT INTO photos (id, record_id, sha256, size_bytes, content_type, original_key, status, \
@@ -297,7 +300,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let event = AuditEvent::new(
             now,
-            None,
+            &Actor::system(),
             "photo.verified",
             "photo",
             photo.0,
@@ -331,6 +334,16 @@ impl Store {
             .rows_affected()
                 == 1;
             if done {
+                let task: Option<TaskId> = sqlx::query_scalar(
+                    "SELECT r.task_id FROM photos p JOIN records r ON r.id = p.record_id WHERE p.id = $1",
+                )
+                .bind(photo)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let event = match task {
+                    Some(task) => event.clone().on_task(task),
+                    None => event.clone(),
+                };
                 audit::insert(&event).execute(&mut *tx).await?;
             }
             done
@@ -351,7 +364,7 @@ impl Store {
         let final_failure = retry_at.is_none();
         let event = AuditEvent::new(
             now,
-            None,
+            &Actor::system(),
             if final_failure {
                 "photo.failed"
             } else {
@@ -377,6 +390,16 @@ impl Store {
             .rows_affected()
                 == 1;
             if done {
+                let task: Option<TaskId> = sqlx::query_scalar(
+                    "SELECT r.task_id FROM photos p JOIN records r ON r.id = p.record_id WHERE p.id = $1",
+                )
+                .bind(photo)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let event = match task {
+                    Some(task) => event.clone().on_task(task),
+                    None => event.clone(),
+                };
                 audit::insert(&event).execute(&mut *tx).await?;
             }
             done

@@ -5,11 +5,11 @@ use sqlx::types::Json;
 
 use super::{StoreError, StoreResult};
 use crate::domain::{
-    DeviceFix, ExifSummary, Phase, PhaseStatus, PhotoStatus, Record, RecordKind, Role, Site, Task,
-    TaskStatus, User, Verification,
+    Decision, DeviceFix, Ending, ExifSummary, Finding, Phase, PhaseStatus, PhotoStatus, Record, RecordKind,
+    Review, ReviewStatus, Role, Site, Task, TaskStatus, User, Verification,
 };
 use crate::geodesy::{Datum, GeoPoint};
-use crate::ids::{PhaseId, PhotoId, RecordId, SiteId, TaskId, UserId};
+use crate::ids::{DocumentId, OrgId, PhaseId, PhotoId, RecordId, SiteId, TaskId, UserId};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} `{value}`"))
@@ -22,6 +22,7 @@ pub(crate) struct UserRow {
     pub display_name: String,
     pub role: String,
     pub password_hash: String,
+    pub org_id: Option<OrgId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -32,6 +33,7 @@ impl UserRow {
             role: Role::parse(&self.role).ok_or_else(|| corrupt("role", &self.role))?,
             username: self.username,
             display_name: self.display_name,
+            org_id: self.org_id,
             created_at: self.created_at,
         })
     }
@@ -83,6 +85,15 @@ pub(crate) struct TaskRow {
     pub status: String,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
+    pub group_id: Option<OrgId>,
+    pub agency_id: Option<OrgId>,
+    pub region_code: Option<String>,
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<UserId>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_by: Option<UserId>,
+    pub end_reason: Option<String>,
 }
 
 impl TaskRow {
@@ -96,6 +107,19 @@ impl TaskRow {
             due_at: self.due_at,
             created_by: self.created_by,
             created_at: self.created_at,
+            group_id: self.group_id,
+            agency_id: self.agency_id,
+            region_code: self.region_code,
+            next_due_at: self.next_due_at,
+            acknowledged: self.acknowledged_at.zip(self.acknowledged_by),
+            ended: match (self.ended_at, self.ended_by) {
+                (Some(at), Some(by)) => Some(Ending {
+                    at,
+                    by,
+                    reason: self.end_reason.unwrap_or_default(),
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -107,6 +131,7 @@ pub(crate) struct PhaseRow {
     pub seq: i32,
     pub title: String,
     pub due_at: DateTime<Utc>,
+    pub starts_at: Option<DateTime<Utc>>,
     pub status: String,
 }
 
@@ -119,6 +144,7 @@ impl PhaseRow {
             seq: self.seq,
             title: self.title,
             due_at: self.due_at,
+            starts_at: self.starts_at,
         })
     }
 }
@@ -136,6 +162,13 @@ pub(crate) struct RecordRow {
     pub device_accuracy_m: Option<f64>,
     pub created_by: UserId,
     pub received_at: DateTime<Utc>,
+    pub findings: Option<String>,
+    pub document_ids: String,
+    pub review_status: Option<String>,
+    pub reviewed_by: Option<UserId>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub review_comment: Option<String>,
+    pub review_new_due_at: Option<DateTime<Utc>>,
 }
 
 impl RecordRow {
@@ -148,9 +181,30 @@ impl RecordRow {
             }),
             _ => None,
         };
+        let findings: Vec<Finding> = match &self.findings {
+            Some(text) => serde_json::from_str(text).map_err(|_| corrupt("findings", text))?,
+            None => Vec::new(),
+        };
+        let document_ids: Vec<DocumentId> =
+            serde_json::from_str(&self.document_ids).map_err(|_| corrupt("document ids", &self.document_ids))?;
+        let review = match &self.review_status {
+            Some(status) => Some(Review {
+                status: ReviewStatus::parse(status).ok_or_else(|| corrupt("review status", status))?,
+                decision: self.reviewed_at.zip(self.reviewed_by).map(|(at, by)| Decision {
+                    by,
+                    at,
+                    comment: self.review_comment.clone(),
+                }),
+                new_due_at: self.review_new_due_at,
+            }),
+            None => None,
+        };
         Ok(Record {
             id: self.id,
             kind: RecordKind::parse(&self.kind).ok_or_else(|| corrupt("record kind", &self.kind))?,
+            findings,
+            document_ids,
+            review,
             task_id: self.task_id,
             phase_id: self.phase_id,
             note: self.note,

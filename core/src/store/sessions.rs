@@ -3,28 +3,26 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::UserRow;
-use super::{AuditEvent, Store, StoreResult, audit, in_tx, on_pool};
+use super::users::ACTIVE_USER;
+use super::{Store, StoreResult, audit, in_tx, on_pool};
+use crate::audit::{Actor, AuditEvent};
 use crate::domain::User;
-use crate::ids::{SessionId, UserId};
+use crate::ids::SessionId;
 
 impl Store {
-    /// Stores a new session for `user` and audits the login.
+    /// Stores a new session and audits the login.
     pub async fn create_session(
         &self,
-        user: UserId,
+        actor: &Actor,
         token_hash: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<SessionId> {
+        let user = actor
+            .user_id
+            .ok_or_else(|| super::StoreError::Corrupt("a session needs a user".into()))?;
         let id = SessionId::new();
-        let event = AuditEvent::new(
-            now,
-            Some(user),
-            "auth.login",
-            "user",
-            user.0,
-            serde_json::json!({}),
-        );
+        let event = AuditEvent::new(now, actor, "auth.login", "user", user.0, serde_json::json!({}));
         in_tx!(self, tx => {
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) \
@@ -42,37 +40,23 @@ impl Store {
         Ok(id)
     }
 
-    /// The active user behind a live, unrevoked token.
+    /// The user behind a live, unrevoked token, while they and their organisation are active.
     pub async fn find_session_user(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let sql = format!(
+            "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, u.org_id, u.created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND {ACTIVE_USER}"
+        );
         let row: Option<UserRow> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT u.id, u.username, u.display_name, u.role, u.password_hash, u.created_at \
-                 FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.active = TRUE",
-            )
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?
+            sqlx::query_as(&sql).bind(token_hash).bind(now).fetch_optional(pool).await?
         });
         row.map(UserRow::into_user).transpose()
     }
 
     /// Revokes the session behind a token (logout).
-    pub async fn revoke_session(
-        &self,
-        token_hash: &str,
-        user: UserId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let event = AuditEvent::new(
-            now,
-            Some(user),
-            "auth.logout",
-            "user",
-            user.0,
-            serde_json::json!({}),
-        );
+    pub async fn revoke_session(&self, token_hash: &str, actor: &Actor, now: DateTime<Utc>) -> StoreResult<()> {
+        let user = actor.user_id.map(|u| u.0).unwrap_or_default();
+        let event = AuditEvent::new(now, actor, "auth.logout", "user", user, serde_json::json!({}));
         in_tx!(self, tx => {
             sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
                 .bind(now)

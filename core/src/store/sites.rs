@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::rows::SiteRow;
-use super::{AuditEvent, Store, StoreResult, audit, in_tx, on_pool};
+use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool};
+use crate::audit::{Actor, AuditEvent};
 use crate::domain::{NewSite, Site};
 use crate::geodesy::GeoPoint;
-use crate::ids::{SiteId, UserId};
+use crate::ids::SiteId;
 
 const SITE_COLUMNS: &str =
     "id, name, address, input_lat, input_lon, datum, lat, lon, radius_m, timezone, created_at";
@@ -19,9 +20,12 @@ impl Store {
         new: &NewSite,
         location: GeoPoint,
         timezone: Tz,
-        actor: UserId,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> StoreResult<Site> {
+        let created_by = actor
+            .user_id
+            .ok_or_else(|| StoreError::Corrupt("a site needs a creator".into()))?;
         let site = Site {
             id: SiteId::new(),
             name: new.name.clone(),
@@ -36,7 +40,7 @@ impl Store {
         };
         let event = AuditEvent::new(
             now,
-            Some(actor),
+            actor,
             "site.created",
             "site",
             site.id.0,
@@ -57,7 +61,7 @@ impl Store {
             .bind(site.location.lon())
             .bind(site.radius_m)
             .bind(site.timezone.name())
-            .bind(actor)
+            .bind(created_by)
             .bind(now)
             .execute(&mut *tx)
             .await?;

@@ -1,23 +1,39 @@
-//! Users: creation, lookup by name for login, and the first-start admin.
+//! Users: creation, listing, deactivation and lookup by name for login.
 
 use chrono::{DateTime, Utc};
 
 use super::rows::UserRow;
-use super::{AuditEvent, Store, StoreResult, audit, in_tx, on_pool, unique_as};
+use super::{Store, StoreResult, audit, in_tx, on_pool, unique_as};
+use crate::audit::{Actor, AuditEvent};
 use crate::domain::{Role, User};
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 
-const USER_COLUMNS: &str = "id, username, display_name, role, password_hash, created_at";
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.password_hash, u.org_id, u.created_at";
+
+/// Users who may act: active, in an active organisation (or none, for admins).
+pub(crate) const ACTIVE_USER: &str =
+    "u.active = TRUE AND (u.org_id IS NULL OR EXISTS (SELECT 1 FROM orgs o WHERE o.id = u.org_id AND o.active = TRUE))";
+
+/// A user as the admin list shows it.
+#[derive(Debug, Clone)]
+pub struct ListedUser {
+    /// The user.
+    pub user: User,
+    /// Whether they may sign in.
+    pub active: bool,
+}
 
 impl Store {
-    /// Creates a user with an already-hashed password, audited as done by `actor`.
+    /// Creates a user with an already-hashed password.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_user(
         &self,
         username: &str,
         display_name: &str,
         role: Role,
+        org_id: Option<OrgId>,
         password_hash: &str,
-        actor: Option<UserId>,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> StoreResult<User> {
         let id = UserId::new();
@@ -27,17 +43,18 @@ impl Store {
             "user.created",
             "user",
             id.0,
-            serde_json::json!({ "username": username, "role": role.as_str() }),
+            serde_json::json!({ "username": username, "role": role.as_str(), "org_id": org_id }),
         );
         in_tx!(self, tx => {
             sqlx::query(
-                "INSERT INTO users (id, username, display_name, role, password_hash, active, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, TRUE, $6)",
+                "INSERT INTO users (id, username, display_name, role, org_id, password_hash, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7)",
             )
             .bind(id)
             .bind(username)
             .bind(display_name)
             .bind(role.as_str())
+            .bind(org_id)
             .bind(password_hash)
             .bind(now)
             .execute(&mut *tx)
@@ -50,13 +67,14 @@ impl Store {
             username: username.to_owned(),
             display_name: display_name.to_owned(),
             role,
+            org_id,
             created_at: now,
         })
     }
 
-    /// An active user and their password hash, for login.
+    /// A user who may sign in, and their password hash.
     pub async fn find_login(&self, username: &str) -> StoreResult<Option<(User, String)>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1 AND active = TRUE");
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1 AND {ACTIVE_USER}");
         let row: Option<UserRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(username).fetch_optional(pool).await?
         });
@@ -65,6 +83,62 @@ impl Store {
             r.into_user().map(|u| (u, hash))
         })
         .transpose()
+    }
+
+    /// One user, active or not.
+    pub async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
+        let row: Option<UserRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(UserRow::into_user).transpose()
+    }
+
+    /// Every user, optionally of one organisation, by username.
+    pub async fn list_users(&self, org: Option<OrgId>) -> StoreResult<Vec<ListedUser>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, u.active FROM users u WHERE ($1 IS NULL OR u.org_id = $1) ORDER BY u.username"
+        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            active: bool,
+        }
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(org).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                Ok(ListedUser {
+                    user: r.user.into_user()?,
+                    active: r.active,
+                })
+            })
+            .collect()
+    }
+
+    /// Deactivates a user: no more sign-ins, and their open sessions are revoked. `false`
+    /// when they were already inactive.
+    pub async fn deactivate_user(&self, id: UserId, actor: &Actor, now: DateTime<Utc>) -> StoreResult<bool> {
+        let event = AuditEvent::new(now, actor, "user.deactivated", "user", id.0, serde_json::json!({}));
+        Ok(in_tx!(self, tx => {
+            let done = sqlx::query("UPDATE users SET active = FALSE WHERE id = $1 AND active = TRUE")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if done {
+                sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit::insert(&event).execute(&mut *tx).await?;
+            }
+            done
+        }))
     }
 
     /// Whether any user exists yet (first start).

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 
 use crate::app::App;
 use crate::auth::token_hash;
-use crate::domain::User;
+use crate::audit::ClientInfo;
+use crate::service::Caller;
 use crate::error::ApiError;
 
 /// JSON body: syntax errors are 400, wrong shapes 422, a missing JSON content type 415 and an
@@ -186,11 +187,49 @@ where
     }
 }
 
-/// The caller, from `Authorization: Bearer <token>`; 401 without a live token.
+/// The peer address of a connection, put into each request by the server's accept loop.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+/// Where a request came from: the peer address (or the first `X-Forwarded-For` hop when the
+/// settings trust the ingress) and the user agent, for the audit trail and login throttling.
+#[derive(Debug, Clone)]
+pub struct Client(pub ClientInfo);
+
+impl<S> FromRequestParts<S> for Client
+where
+    App: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = App::from_ref(state);
+        Ok(Client(client_info(parts, app.settings.trust_forwarded_for)))
+    }
+}
+
+fn client_info(parts: &Parts, trust_forwarded_for: bool) -> ClientInfo {
+    let forwarded = trust_forwarded_for
+        .then(|| parts.headers.get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+    let peer = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    ClientInfo::new(forwarded.or(peer).map(|ip| ip.to_string()), user_agent)
+}
+
+/// The caller, from `Authorization: Bearer <token>`; 401 without a live token, or when the
+/// user or their organisation has been deactivated.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
-    /// The user.
-    pub user: User,
+    /// The user and their client.
+    pub caller: Caller,
     /// The stored hash of the token used, so logout can revoke exactly it.
     pub token_hash: String,
 }
@@ -219,7 +258,10 @@ where
             .await?
             .ok_or(ApiError::Unauthenticated)?;
         Ok(CurrentUser {
-            user,
+            caller: Caller {
+                user,
+                client: client_info(parts, app.settings.trust_forwarded_for),
+            },
             token_hash: hash,
         })
     }

@@ -4,4 +4,4 @@
 pub mod dto;
 pub mod extract;
 
-pub use extract::{CurrentUser, Json, Path, Query};
+pub use extract::{Client, CurrentUser, Json, Path, PeerAddr, Query};

@@ -1,0 +1,165 @@
+//! Organisations: the supervision groups that issue tasks and the agencies that rectify.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::region::RegionCode;
+use super::validation::{ValidationError, check_text};
+use crate::ids::OrgId;
+
+/// Which side of the workflow an organisation is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgKind {
+    /// A supervision group (督查组): issues tasks, reviews, urges.
+    Supervision,
+    /// A handling agency (办理机构): plans and rectifies.
+    Agency,
+}
+
+impl OrgKind {
+    /// The stable name stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgKind::Supervision => "supervision",
+            OrgKind::Agency => "agency",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "supervision" => Some(OrgKind::Supervision),
+            "agency" => Some(OrgKind::Agency),
+            _ => None,
+        }
+    }
+}
+
+/// A person to reach at an organisation (reminders go to these numbers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// Who it is.
+    pub name: String,
+    /// A mainland mobile number, eleven digits starting with 1 (an optional `+86` is dropped).
+    pub mobile: String,
+}
+
+/// A stored organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    /// Its id.
+    pub id: OrgId,
+    /// Its name, unique.
+    pub name: String,
+    /// Which side it is on.
+    pub kind: OrgKind,
+    /// Where it works.
+    pub region: RegionCode,
+    /// Whom to reach.
+    pub contacts: Vec<Contact>,
+    /// Deactivated organisations' users cannot sign in.
+    pub active: bool,
+    /// When it was entered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Most contacts one organisation keeps.
+pub const MAX_CONTACTS: usize = 20;
+
+/// A request to create an organisation, with the region code still unchecked.
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    /// Its name.
+    pub name: String,
+    /// Which side it is on.
+    pub kind: OrgKind,
+    /// The six-digit GB/T 2260 code as sent.
+    pub region_code: String,
+    /// Whom to reach.
+    pub contacts: Vec<Contact>,
+}
+
+impl NewOrg {
+    /// Checks every field and returns the parsed region and normalised contacts.
+    pub fn validate(&self) -> Result<(RegionCode, Vec<Contact>), ValidationError> {
+        let mut e = ValidationError::default();
+        check_text(&mut e, "name", &self.name, 100);
+        let region = RegionCode::parse(&self.region_code)
+            .map_err(|why| e.add("region_code", why))
+            .ok();
+        if self.contacts.len() > MAX_CONTACTS {
+            e.add("contacts", format!("must hold at most {MAX_CONTACTS} contacts"));
+        }
+        let mut contacts = Vec::with_capacity(self.contacts.len());
+        for (i, c) in self.contacts.iter().enumerate() {
+            check_text(&mut e, &format!("contacts[{i}].name"), &c.name, 50);
+            match normalise_mobile(&c.mobile) {
+                Some(mobile) => contacts.push(Contact {
+                    name: c.name.trim().to_owned(),
+                    mobile,
+                }),
+                None => e.add(
+                    format!("contacts[{i}].mobile"),
+                    "must be a mainland mobile number: 11 digits starting with 1",
+                ),
+            }
+        }
+        e.into_result()?;
+        match region {
+            Some(region) => Ok((region, contacts)),
+            None => Err(ValidationError::single("region_code", "no such region code")),
+        }
+    }
+}
+
+/// `+86 138-0013-8000` → `13800138000`; `None` unless eleven digits starting with 1[3-9].
+pub fn normalise_mobile(raw: &str) -> Option<String> {
+    let digits: String = raw
+        .trim()
+        .trim_start_matches("+86")
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect();
+    let bytes = digits.as_bytes();
+    let ok = bytes.len() == 11
+        && bytes.iter().all(u8::is_ascii_digit)
+        && bytes[0] == b'1'
+        && (b'3'..=b'9').contains(&bytes[1]);
+    ok.then_some(digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(region: &str, mobile: &str) -> NewOrg {
+        NewOrg {
+            name: "唐山市生态环境局".into(),
+            kind: OrgKind::Agency,
+            region_code: region.into(),
+            contacts: vec![Contact {
+                name: "王工".into(),
+                mobile: mobile.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn mobiles_are_normalised_and_landlines_refused() {
+        assert_eq!(normalise_mobile("+86 138-0013-8000").as_deref(), Some("13800138000"));
+        assert_eq!(normalise_mobile("12800138000"), None);
+        assert_eq!(normalise_mobile("0315-2345678"), None);
+        assert_eq!(normalise_mobile("1380013800０"), None);
+    }
+
+    #[test]
+    fn region_codes_are_checked_against_the_list() {
+        assert!(org("130200", "13800138000").validate().is_ok());
+        let err = org("999999", "13800138000").validate().unwrap_err();
+        assert_eq!(err.errors[0].field, "region_code");
+        let err = org("130200", "110").validate().unwrap_err();
+        assert_eq!(err.errors[0].field, "contacts[0].mobile");
+    }
+}

@@ -1,0 +1,267 @@
+//! The task list: visibility scope, filters, sorting and keyset (cursor) pagination.
+
+use chrono::{DateTime, Utc};
+
+use super::rows::TaskRow;
+use super::tasks::TASK_COLUMNS;
+use super::{Store, StoreResult, on_pool};
+use crate::domain::{Task, TaskStatus};
+use crate::ids::{OrgId, TaskId};
+
+/// Whose tasks a caller may list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every task (admins).
+    All,
+    /// Tasks issued by this supervision group.
+    Group(OrgId),
+    /// Tasks issued to this agency.
+    Agency(OrgId),
+}
+
+/// The order of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskSort {
+    /// Oldest first (ids are time-ordered).
+    #[default]
+    Created,
+    /// Newest first.
+    CreatedDesc,
+    /// Earliest open due date first (most overdue on top); tasks without one last.
+    NextDue,
+}
+
+/// Where the previous page ended, for the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The sort key of the last row (the next due date, for [`TaskSort::NextDue`]).
+    pub due: Option<DateTime<Utc>>,
+    /// The last row's id.
+    pub id: TaskId,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    /// Only this workflow state.
+    pub status: Option<TaskStatus>,
+    /// Only tasks of this agency.
+    pub agency_id: Option<OrgId>,
+    /// Only tasks in this region: a GB/T 2260 prefix (`13` province, `1302` city, …).
+    pub region_prefix: Option<String>,
+    /// Only tasks with (true) or without (false) an overdue phase.
+    pub overdue: Option<bool>,
+    /// Only tasks whose title or description contains this (case-insensitive).
+    pub text: Option<String>,
+    /// The order.
+    pub sort: TaskSort,
+    /// At most this many.
+    pub limit: i64,
+    /// Continue after this row.
+    pub after: Option<Cursor>,
+}
+
+/// A task in a list, with its phase counts.
+#[derive(Debug, Clone)]
+pub struct TaskSummary {
+    /// The task.
+    pub task: Task,
+    /// How many phases it has.
+    pub phase_count: i64,
+    /// How many are accepted.
+    pub accepted_phase_count: i64,
+    /// How many are overdue now.
+    pub overdue_phase_count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TaskListRow {
+    #[sqlx(flatten)]
+    task: TaskRow,
+    phase_count: i64,
+    accepted_phase_count: i64,
+    overdue_phase_count: i64,
+}
+
+/// Far-future stand-in for "no due date", so that keyset comparisons stay total.
+fn no_due() -> DateTime<Utc> {
+    DateTime::<Utc>::MAX_UTC
+}
+
+/// The values bound to a dynamically built statement, in placeholder order.
+enum Arg {
+    Id(uuid::Uuid),
+    Text(String),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+#[derive(Default)]
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    /// Adds a value and returns its placeholder.
+    fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+}
+
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                Arg::Id(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.as_str()),
+                Arg::Time(v) => q.bind(*v),
+                Arg::Int(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+/// `%text%` for LIKE with the wildcards in `text` escaped.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Builds the list statement: visibility, filters, keyset condition, order and limit.
+fn list_sql(scope: Scope, filter: &TaskFilter, now: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::default();
+    let now_arg = sql.arg(Arg::Time(now));
+    let mut conditions: Vec<String> = Vec::new();
+    match scope {
+        Scope::All => {}
+        Scope::Group(org) => conditions.push(format!("t.group_id = {}", sql.arg(Arg::Id(org.0)))),
+        Scope::Agency(org) => conditions.push(format!("t.agency_id = {}", sql.arg(Arg::Id(org.0)))),
+    }
+    if let Some(status) = filter.status {
+        conditions.push(format!("t.status = {}", sql.arg(Arg::Text(status.as_str().into()))));
+    }
+    if let Some(agency) = filter.agency_id {
+        conditions.push(format!("t.agency_id = {}", sql.arg(Arg::Id(agency.0))));
+    }
+    if let Some(prefix) = &filter.region_prefix {
+        // The prefix is digits only (made by the region code parser), so nothing to escape.
+        conditions.push(format!("t.region_code LIKE {}", sql.arg(Arg::Text(format!("{prefix}%")))));
+    }
+    match filter.overdue {
+        Some(true) => conditions.push(format!("t.next_due_at < {now_arg}")),
+        Some(false) => conditions.push(format!("(t.next_due_at IS NULL OR t.next_due_at >= {now_arg})")),
+        None => {}
+    }
+    if let Some(text) = &filter.text {
+        let p = sql.arg(Arg::Text(like_pattern(text)));
+        conditions.push(format!("t.search_text LIKE {p} ESCAPE '\\'"));
+    }
+    let order = match filter.sort {
+        TaskSort::Created => {
+            if let Some(c) = filter.after {
+                conditions.push(format!("t.id > {}", sql.arg(Arg::Id(c.id.0))));
+            }
+            "t.id".to_owned()
+        }
+        TaskSort::CreatedDesc => {
+            if let Some(c) = filter.after {
+                conditions.push(format!("t.id < {}", sql.arg(Arg::Id(c.id.0))));
+            }
+            "t.id DESC".to_owned()
+        }
+        TaskSort::NextDue => {
+            let far = sql.arg(Arg::Time(no_due()));
+            if let Some(c) = filter.after {
+                let due = sql.arg(Arg::Time(c.due.unwrap_or_else(no_due)));
+                let id = sql.arg(Arg::Id(c.id.0));
+                conditions.push(format!("(COALESCE(t.next_due_at, {far}), t.id) > ({due}, {id})"));
+            }
+            format!("COALESCE(t.next_due_at, {far}), t.id")
+        }
+    };
+    let limit = sql.arg(Arg::Int(filter.limit));
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    sql.text = format!(
+        "SELECT {TASK_COLUMNS}, \
+           (SELECT COUNT(*) FROM phases p WHERE p.task_id = t.id) AS phase_count, \
+           (SELECT COUNT(*) FROM phases p WHERE p.task_id = t.id AND p.status = 'accepted') \
+             AS accepted_phase_count, \
+           (SELECT COUNT(*) FROM phases p WHERE p.task_id = t.id AND p.status <> 'accepted' \
+              AND p.due_at < {now_arg} AND t.status = 'in_progress') AS overdue_phase_count \
+         FROM tasks t {where_clause} ORDER BY {order} LIMIT {limit}"
+    );
+    sql
+}
+
+impl Store {
+    /// One page of the tasks `scope` may see that match `filter`, with phase counts.
+    pub async fn list_tasks(
+        &self,
+        scope: Scope,
+        filter: &TaskFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<TaskSummary>> {
+        let sql = list_sql(scope, filter, now);
+        let rows: Vec<TaskListRow> = on_pool!(self, pool => {
+            bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                Ok(TaskSummary {
+                    task: r.task.into_task()?,
+                    phase_count: r.phase_count,
+                    accepted_phase_count: r.accepted_phase_count,
+                    overdue_phase_count: r.overdue_phase_count,
+                })
+            })
+            .collect()
+    }
+
+    /// The executed plan of the same list query (`EXPLAIN ANALYZE`), for the benchmark's note.
+    pub async fn explain_list_tasks(
+        &self,
+        scope: Scope,
+        filter: &TaskFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<String> {
+        let sql = list_sql(scope, filter, now);
+        let text = format!("EXPLAIN (ANALYZE, BUFFERS) {}", sql.text);
+        let lines: Vec<String> = match self {
+            Store::Postgres(pool) => bind_all!(sqlx::query_scalar(&text), &sql.args).fetch_all(pool).await?,
+            Store::Sqlite(pool) => {
+                let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
+                let rows: Vec<(i64, i64, i64, String)> =
+                    bind_all!(sqlx::query_as(&text), &sql.args).fetch_all(pool).await?;
+                rows.into_iter().map(|r| r.3).collect()
+            }
+        };
+        Ok(lines.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_in_the_search_text_are_escaped() {
+        assert_eq!(like_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(like_pattern("唐山"), "%唐山%");
+    }
+}
