@@ -1,8 +1,8 @@
 //! Wire types of the mobile API.
 
 use chrono::{DateTime, Utc};
-use fieldproof_core::domain::{DeviceFix, RecordKind};
-use fieldproof_core::ids::{PhaseId, PhotoId, RecordId, TaskId};
+use fieldproof_core::domain::{DeviceFix, Finding, RecordKind};
+use fieldproof_core::ids::{DocumentId, PhaseId, PhotoId, RecordId, TaskId};
 use fieldproof_core::store::PhotoRow;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,12 @@ pub struct RecordBody {
     pub device_time: DateTime<Utc>,
     #[serde(default)]
     pub device_location: Option<DeviceFix>,
+    /// An inspection's findings; one with `new_phase` adds a rectification phase to the task.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Documents uploaded beforehand through `POST /api/v1/documents`.
+    #[serde(default)]
+    pub document_ids: Vec<DocumentId>,
 }
 
 /// Answer to `PUT …/photos/{id}`.

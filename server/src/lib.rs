@@ -14,7 +14,9 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use fieldproof_core::auth::Passwords;
 use fieldproof_core::config::Settings;
-use fieldproof_core::service::accounts;
+use fieldproof_core::service::{accounts, audit};
+use fieldproof_core::web::PeerAddr;
+use tower::ServiceExt;
 use fieldproof_core::storage::ObjectStore;
 use fieldproof_core::store::Store;
 use fieldproof_core::{ApiError, App};
@@ -114,6 +116,7 @@ pub async fn serve(
     with_worker: bool,
 ) -> anyhow::Result<()> {
     let worker = with_worker.then(|| tokio::spawn(Worker::new(app.clone()).run(shutdown.clone())));
+    let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
     let header_timeout = Duration::from_secs(app.settings.header_read_timeout_secs.max(1));
     let router = router(app, Metrics::new());
     let addr = listener.local_addr().context("reading the listen address")?;
@@ -124,6 +127,8 @@ pub async fn serve(
         // Photos in progress keep their lease; waiting too long would only delay a restart.
         let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
     }
+    // The sealer seals and checkpoints once more on its way out.
+    let _ = tokio::time::timeout(Duration::from_secs(10), sealer).await;
     Ok(())
 }
 
@@ -143,7 +148,7 @@ async fn accept_loop(
         let stream = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %e, "accepting a connection failed");
@@ -152,7 +157,11 @@ async fn accept_loop(
                 }
             },
         };
-        let service = TowerToHyperService::new(router.clone());
+        let (stream, peer) = stream;
+        let service = TowerToHyperService::new(router.clone().map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(PeerAddr(peer));
+            req
+        }));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -169,7 +178,9 @@ async fn accept_loop(
     }
 }
 
-/// Runs only the media worker until `shutdown`.
+/// Runs only the media worker (and the audit sealer) until `shutdown`.
 pub async fn work(app: App, shutdown: CancellationToken) {
+    let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
     Worker::new(app).run(shutdown).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), sealer).await;
 }

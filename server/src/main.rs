@@ -1,10 +1,12 @@
 //! `fieldproof`: wires settings, logging and signals to the library; nothing else lives here.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fieldproof_core::config::Settings;
+use fieldproof_core::service::audit;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +35,11 @@ enum Command {
     Migrate,
     /// Print the effective settings (secrets masked) and exit.
     PrintConfig,
+    /// Work with the tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Write a made-up geotagged JPEG, for demos and smoke tests of a deployment.
     DemoPhoto {
         /// Latitude (WGS-84) written into the GPS tags.
@@ -50,6 +57,13 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Seal committed events, then check the whole hash chain against the checkpoint in object
+    /// storage; prints the report as JSON and exits 1 when the chain is broken.
+    Verify,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -61,6 +75,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             fieldproof_server::open_app(settings).await?;
             tracing::info!("migrations applied");
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let app = fieldproof_server::open_app(settings).await?;
+            let report = audit::verify(&app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let json = serde_json::to_string_pretty(&report).context("writing the report")?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{json}");
+            if !report.chain.ok {
+                std::process::exit(1);
+            }
         }
         Command::Worker => {
             let app = fieldproof_server::open_app(settings).await?;
@@ -83,7 +109,6 @@ async fn main() -> anyhow::Result<()> {
 
 /// Shows the generated password exactly once; a closed stdout must not stop the server.
 fn announce_admin(password: &str) {
-    use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "Created user `admin` with password: {password}");
     let _ = writeln!(

@@ -40,6 +40,27 @@ pub struct Cursor {
     pub id: TaskId,
 }
 
+impl Cursor {
+    /// The opaque text handed to clients: `<due in µs or n>_<id>`, safe in a query string.
+    pub fn encode(&self) -> String {
+        match self.due {
+            Some(due) => format!("{}_{}", due.timestamp_micros(), self.id),
+            None => format!("n_{}", self.id),
+        }
+    }
+
+    /// Reads back what [`Self::encode`] made; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (due, id) = text.split_once('_')?;
+        let id = id.parse().ok()?;
+        let due = match due {
+            "n" => None,
+            micros => Some(DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?),
+        };
+        Some(Cursor { due, id })
+    }
+}
+
 /// Which tasks to list.
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
@@ -258,6 +279,20 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::like_pattern;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        use super::{Cursor, TaskId};
+        let c = Cursor {
+            due: chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456),
+            id: TaskId::new(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        let c = Cursor { due: None, id: TaskId::new() };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("x_y"), None);
+        assert_eq!(Cursor::decode("99999999999999999999_00000000-0000-0000-0000-000000000000"), None);
+    }
 
     #[test]
     fn like_wildcards_in_the_search_text_are_escaped() {

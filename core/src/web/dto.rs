@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{DeviceFix, Reason, Record, Verdict};
-use crate::ids::{PhaseId, PhotoId, RecordId, TaskId, UserId};
+use crate::domain::{Decision, DeviceFix, Finding, Reason, Record, Review, Verdict};
+use crate::ids::{DocumentId, PhaseId, PhotoId, RecordId, TaskId, UserId};
 use crate::store::PhotoRow;
 
 /// Links to a photo's thumbnails.
@@ -90,8 +90,56 @@ pub struct RecordDto {
     pub created_by: UserId,
     /// When the server received it.
     pub received_at: DateTime<Utc>,
+    /// An inspection's findings.
+    pub findings: Vec<Finding>,
+    /// Attached documents.
+    pub document_ids: Vec<DocumentId>,
+    /// A phase report's review.
+    pub review: Option<ReviewDto>,
     /// Its photos.
     pub photos: Vec<PhotoBriefDto>,
+}
+
+/// A supervisor's decision as sent: who, when, why.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionDto {
+    /// Who decided.
+    pub by: UserId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Their comment.
+    pub comment: Option<String>,
+}
+
+impl From<&Decision> for DecisionDto {
+    fn from(d: &Decision) -> Self {
+        Self {
+            by: d.by,
+            at: d.at,
+            comment: d.comment.clone(),
+        }
+    }
+}
+
+/// A phase report's review state.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewDto {
+    /// `pending`, `accepted` or `returned`.
+    pub status: &'static str,
+    /// The decision, once made.
+    pub decision: Option<DecisionDto>,
+    /// The phase's new due date set when returning it.
+    pub new_due_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Review> for ReviewDto {
+    fn from(r: &Review) -> Self {
+        Self {
+            status: r.status.as_str(),
+            decision: r.decision.as_ref().map(DecisionDto::from),
+            new_due_at: r.new_due_at,
+        }
+    }
 }
 
 impl RecordDto {
@@ -107,6 +155,9 @@ impl RecordDto {
             device_location: r.device_location,
             created_by: r.created_by,
             received_at: r.received_at,
+            findings: r.findings.clone(),
+            document_ids: r.document_ids.clone(),
+            review: r.review.as_ref().map(ReviewDto::from),
             photos: photos.iter().map(PhotoBriefDto::from).collect(),
         }
     }

@@ -34,9 +34,11 @@ async fn update_record(
         note: body.note,
         device_time: body.device_time,
         device_location: body.device_location,
+        findings: body.findings,
+        document_ids: body.document_ids,
     };
-    let (status, record) = match records::put_record(&app, &caller.user, new).await? {
-        records::Put::Created(r) => (StatusCode::CREATED, r),
+    let (status, record) = match records::put_record(&app, &caller.caller, new).await? {
+        records::Put::Created(r, _) => (StatusCode::CREATED, r),
         records::Put::Unchanged(r) => (StatusCode::OK, r),
     };
     let photos = app.store.list_photos(record.id).await?;
@@ -48,7 +50,7 @@ async fn find_record(
     caller: CurrentUser,
     Path(id): Path<RecordId>,
 ) -> Result<Json<RecordDto>, ApiError> {
-    let (record, photos) = records::find_record(&app, &caller.user, id).await?;
+    let (record, photos) = records::find_record(&app, &caller.caller, id).await?;
     Ok(Json(RecordDto::new(&record, &photos)))
 }
 
@@ -59,7 +61,7 @@ async fn update_photo(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<PhotoReceipt>), ApiError> {
-    let record = photos::upload_target(&app, &caller.user, record_id).await?;
+    let record = photos::upload_target(&app, &caller.caller, record_id).await?;
     let multipart = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -78,7 +80,7 @@ async fn update_photo(
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let staged = upload::stage(&app, body.into_data_stream()).await?;
-    let (status, photo) = match photos::put_photo(&app, &caller.user, &record, photo_id, staged).await? {
+    let (status, photo) = match photos::put_photo(&app, &caller.caller, &record, photo_id, staged).await? {
         photos::Put::Created(p) => (StatusCode::CREATED, p),
         photos::Put::Unchanged(p) => (StatusCode::OK, p),
     };

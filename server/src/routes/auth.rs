@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use fieldproof_core::service::accounts;
-use fieldproof_core::web::{CurrentUser, Json};
+use fieldproof_core::web::{Client, CurrentUser, Json};
 use fieldproof_core::{ApiError, App};
 
 use crate::dto::{LoginBody, LoginDto, UserDto};
@@ -20,9 +20,10 @@ pub fn router() -> Router<App> {
 
 async fn create_session(
     State(app): State<App>,
+    Client(client): Client,
     Json(body): Json<LoginBody>,
 ) -> Result<Json<LoginDto>, ApiError> {
-    let (token, user) = accounts::login(&app, &body.username, &body.password).await?;
+    let (token, user) = accounts::login(&app, &body.username, &body.password, &client).await?;
     Ok(Json(LoginDto {
         token,
         token_type: "Bearer",
@@ -31,10 +32,10 @@ async fn create_session(
 }
 
 async fn delete_session(State(app): State<App>, caller: CurrentUser) -> Result<StatusCode, ApiError> {
-    accounts::logout(&app, &caller.user, &caller.token_hash).await?;
+    accounts::logout(&app, &caller.caller, &caller.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn find_me(caller: CurrentUser) -> Json<UserDto> {
-    Json(UserDto::from(&caller.user))
+    Json(UserDto::from(&caller.caller.user))
 }

@@ -1,11 +1,15 @@
 //! One router per resource under `/api/v1`, plus health and metrics at the root.
 
+pub mod audit;
 pub mod auth;
+pub mod documents;
 pub mod health;
+pub mod orgs;
 pub mod photos;
 pub mod sites;
 pub mod tasks;
 pub mod users;
+pub mod workflow;
 
 use axum::Router;
 use fieldproof_core::App;
@@ -18,4 +22,8 @@ pub fn api() -> Router<App> {
         .merge(sites::router())
         .merge(tasks::router())
         .merge(photos::router())
+        .merge(orgs::router())
+        .merge(workflow::router())
+        .merge(documents::router())
+        .merge(audit::router())
 }

@@ -6,7 +6,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use fieldproof_core::domain::Record;
 use fieldproof_core::ids::PhotoId;
+use fieldproof_core::service::Caller;
+use fieldproof_core::store::PhotoRow;
 use fieldproof_core::service::photos::{self, Variant};
 use fieldproof_core::web::{CurrentUser, Json, Path};
 use fieldproof_core::{ApiError, App};
@@ -26,7 +29,7 @@ async fn find_photo(
     caller: CurrentUser,
     Path(id): Path<PhotoId>,
 ) -> Result<Json<PhotoDto>, ApiError> {
-    let (photo, record) = photos::find_photo(&app, &caller.user, id).await?;
+    let (photo, record) = photos::find_photo(&app, &caller.caller, id).await?;
     Ok(Json(PhotoDto::new(&photo, record.task_id)))
 }
 
@@ -36,20 +39,17 @@ async fn find_original(
     Path(id): Path<PhotoId>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (photo, _) = photos::find_photo(&app, &caller.user, id).await?;
+    let (photo, record) = photos::find_photo(&app, &caller.caller, id).await?;
     // The original is content-addressed: its hash is a perfect, permanent ETag.
     let etag = format!("\"{}\"", photo.sha256);
     let extension = photo.content_type.strip_prefix("image/").unwrap_or("bin");
     let disposition = format!("attachment; filename=\"{id}.{extension}\"");
-    serve(
-        &app,
-        &photo,
-        Variant::Original,
-        &etag,
-        &headers,
-        Some(disposition),
-    )
-    .await
+    let target = Target {
+        caller: &caller.caller,
+        photo: &photo,
+        record: &record,
+    };
+    serve(&app, target, Variant::Original, &etag, &headers, Some(disposition)).await
 }
 
 async fn find_thumbnail(
@@ -63,20 +63,33 @@ async fn find_thumbnail(
         "large" => Variant::Large,
         _ => return Err(ApiError::NotFound("thumbnail size")),
     };
-    let (photo, _) = photos::find_photo(&app, &caller.user, id).await?;
+    let (photo, record) = photos::find_photo(&app, &caller.caller, id).await?;
     let version = photo.processed_at.map_or(0, |t| t.timestamp_millis());
     let etag = format!("\"{id}-{size}-{version}\"");
-    serve(&app, &photo, variant, &etag, &headers, None).await
+    let target = Target {
+        caller: &caller.caller,
+        photo: &photo,
+        record: &record,
+    };
+    serve(&app, target, variant, &etag, &headers, None).await
+}
+
+/// The photo being served, with its record and who asks (views of originals are audited).
+struct Target<'a> {
+    caller: &'a Caller,
+    photo: &'a PhotoRow,
+    record: &'a Record,
 }
 
 async fn serve(
     app: &App,
-    photo: &fieldproof_core::store::PhotoRow,
+    target: Target<'_>,
     variant: Variant,
     etag: &str,
     request: &HeaderMap,
     disposition: Option<String>,
 ) -> Result<Response, ApiError> {
+    let photo = target.photo;
     let content_type = match variant {
         Variant::Original => photo.content_type.as_str(),
         Variant::Small | Variant::Large => "image/jpeg",
@@ -103,7 +116,7 @@ async fn serve(
     if fresh {
         return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
     }
-    let body = photos::open(app, photo, variant).await?;
+    let body = photos::open(app, target.caller, photo, target.record, variant).await?;
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(static_type(content_type)),

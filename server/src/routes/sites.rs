@@ -23,14 +23,14 @@ async fn create_site(
     caller: CurrentUser,
     Json(body): Json<SiteBody>,
 ) -> Result<(StatusCode, Json<SiteDto>), ApiError> {
-    let site = sites::create_site(&app, &caller.user, body.into()).await?;
+    let site = sites::create_site(&app, &caller.caller, body.into()).await?;
     Ok((StatusCode::CREATED, Json(SiteDto::from(&site))))
 }
 
 async fn find_site(
     State(app): State<App>,
-    _caller: CurrentUser,
+    caller: CurrentUser,
     Path(id): Path<SiteId>,
 ) -> Result<Json<SiteDto>, ApiError> {
-    Ok(Json(SiteDto::from(&sites::find_site(&app, id).await?)))
+    Ok(Json(SiteDto::from(&sites::find_site(&app, &caller.caller, id).await?)))
 }

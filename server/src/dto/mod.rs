@@ -1,14 +1,23 @@
 //! Wire types of the console API; built from domain types, never from database rows directly.
 
+mod orgs;
+mod workflow;
+
+pub use orgs::{OrgBody, OrgDto, UserListItem, UserListQuery};
+pub use workflow::{
+    CommentBody, DocumentDto, DocumentQuery, EventDto, ExtensionBody, ExtensionDto, PlanBody, PlanDto,
+    ReasonBody, ReviewBody, UrgeBody, UrgeDto,
+};
+
 use chrono::{DateTime, Utc};
 use fieldproof_core::domain::{
-    ExifSummary, NewPhase, NewSite, NewTask, Phase, Role, Site, Task, User, Verification,
+    ExifSummary, NewPhase, NewSite, NewTask, Phase, Role, Site, Task, TaskStatus, User, Verification,
 };
 use fieldproof_core::geodesy::Datum;
-use fieldproof_core::ids::{PhaseId, PhotoId, RecordId, SiteId, TaskId, UserId};
+use fieldproof_core::ids::{OrgId, PhaseId, PhotoId, RecordId, SiteId, TaskId, UserId};
 use fieldproof_core::service::tasks::TaskView;
 use fieldproof_core::store::{PhotoRow, TaskSummary};
-use fieldproof_core::web::dto::{RecordDto, ThumbnailLinks};
+use fieldproof_core::web::dto::{DecisionDto, RecordDto, ThumbnailLinks};
 use serde::{Deserialize, Serialize};
 
 /// `POST /auth/login`.
@@ -26,6 +35,7 @@ pub struct UserDto {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    pub org_id: Option<OrgId>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -36,6 +46,7 @@ impl From<&User> for UserDto {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             role: u.role,
+            org_id: u.org_id,
             created_at: u.created_at,
         }
     }
@@ -57,6 +68,9 @@ pub struct UserBody {
     pub password: String,
     pub role: Role,
     pub display_name: String,
+    /// Required for every role but `admin`.
+    #[serde(default)]
+    pub org_id: Option<OrgId>,
 }
 
 /// `POST /sites`; coordinates are checked by the domain so that every bad field is reported.
@@ -151,7 +165,12 @@ pub struct TaskBody {
     #[serde(default)]
     pub description: Option<String>,
     pub site_id: SiteId,
+    /// The handling agency the task is issued to.
+    pub agency_id: OrgId,
     pub due_at: DateTime<Utc>,
+    /// Phases set by the group (the task starts `in_progress`); leave out to let the agency
+    /// plan them (the task starts `issued`).
+    #[serde(default)]
     pub phases: Vec<PhaseBody>,
 }
 
@@ -161,6 +180,7 @@ impl From<TaskBody> for NewTask {
             title: b.title,
             description: b.description,
             site_id: b.site_id,
+            agency_id: b.agency_id,
             due_at: b.due_at,
             phases: b
                 .phases
@@ -181,21 +201,32 @@ pub struct PhaseDto {
     pub seq: i32,
     pub title: String,
     pub due_at: DateTime<Utc>,
+    pub starts_at: Option<DateTime<Utc>>,
     pub status: &'static str,
     pub overdue: bool,
 }
 
 impl PhaseDto {
-    fn new(p: &Phase, now: DateTime<Utc>) -> Self {
+    /// A phase with its overdue state as of `now`.
+    pub fn new(p: &Phase, now: DateTime<Utc>) -> Self {
         Self {
             id: p.id,
             seq: p.seq,
             title: p.title.clone(),
             due_at: p.due_at,
+            starts_at: p.starts_at,
             status: p.status.as_str(),
             overdue: p.is_overdue(now),
         }
     }
+}
+
+/// How a task ended.
+#[derive(Debug, Serialize)]
+pub struct EndingDto {
+    pub at: DateTime<Utc>,
+    pub by: UserId,
+    pub reason: String,
 }
 
 /// The task page.
@@ -207,10 +238,20 @@ pub struct TaskDto {
     pub site: SiteDto,
     pub due_at: DateTime<Utc>,
     pub status: &'static str,
+    pub group_id: Option<OrgId>,
+    pub agency_id: Option<OrgId>,
+    pub region_code: Option<String>,
     pub overdue: bool,
+    pub overdue_days: i64,
+    pub next_due_at: Option<DateTime<Utc>>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
+    pub acknowledged: Option<DecisionDto>,
+    pub ended: Option<EndingDto>,
     pub phases: Vec<PhaseDto>,
+    pub plans: Vec<PlanDto>,
+    pub extensions: Vec<ExtensionDto>,
+    pub urges: Vec<UrgeDto>,
     pub records: Vec<RecordDto>,
 }
 
@@ -225,10 +266,24 @@ impl TaskDto {
             site: SiteDto::from(&v.site),
             due_at: v.task.due_at,
             status: v.task.status.as_str(),
-            overdue: phases.iter().any(|p| p.overdue),
+            group_id: v.task.group_id,
+            agency_id: v.task.agency_id,
+            region_code: v.task.region_code.clone(),
+            overdue: v.task.status == TaskStatus::InProgress && phases.iter().any(|p| p.overdue),
+            overdue_days: v.task.overdue_days(now),
+            next_due_at: v.task.next_due_at,
             created_by: v.task.created_by,
             created_at: v.task.created_at,
+            acknowledged: v.task.acknowledged.map(|(at, by)| DecisionDto { by, at, comment: None }),
+            ended: v.task.ended.as_ref().map(|e| EndingDto {
+                at: e.at,
+                by: e.by,
+                reason: e.reason.clone(),
+            }),
             phases,
+            plans: v.plans.iter().map(PlanDto::from).collect(),
+            extensions: v.extensions.iter().map(ExtensionDto::from).collect(),
+            urges: v.urges.iter().map(UrgeDto::from).collect(),
             records: v
                 .records
                 .iter()
@@ -245,6 +300,9 @@ impl TaskDto {
                 site: site.clone(),
                 phases: phases.to_vec(),
                 records: vec![],
+                plans: vec![],
+                extensions: vec![],
+                urges: vec![],
             },
             now,
         )
@@ -255,9 +313,21 @@ impl TaskDto {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskListQuery {
+    /// A workflow state, e.g. `in_progress`.
+    pub status: Option<String>,
+    /// Only this agency's tasks.
+    pub agency_id: Option<OrgId>,
+    /// A GB/T 2260 code; tasks anywhere inside it (a province includes its cities).
+    pub region: Option<String>,
+    /// Only tasks with (`true`) or without (`false`) an overdue phase.
     pub overdue: Option<bool>,
+    /// Text in the title or description.
+    pub q: Option<String>,
+    /// `created` (default), `-created` or `next_due`.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
-    pub cursor: Option<TaskId>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// One task in the list.
@@ -268,22 +338,33 @@ pub struct TaskListItem {
     pub site_id: SiteId,
     pub due_at: DateTime<Utc>,
     pub status: &'static str,
+    pub agency_id: Option<OrgId>,
+    pub region_code: Option<String>,
     pub overdue: bool,
+    pub overdue_days: i64,
+    pub next_due_at: Option<DateTime<Utc>>,
     pub phase_count: i64,
+    pub accepted_phase_count: i64,
     pub overdue_phase_count: i64,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&TaskSummary> for TaskListItem {
-    fn from(s: &TaskSummary) -> Self {
+impl TaskListItem {
+    /// A list row as of `now`.
+    pub fn new(s: &TaskSummary, now: DateTime<Utc>) -> Self {
         Self {
             id: s.task.id,
             title: s.task.title.clone(),
             site_id: s.task.site_id,
             due_at: s.task.due_at,
             status: s.task.status.as_str(),
+            agency_id: s.task.agency_id,
+            region_code: s.task.region_code.clone(),
             overdue: s.overdue_phase_count > 0,
+            overdue_days: s.task.overdue_days(now),
+            next_due_at: s.task.next_due_at,
             phase_count: s.phase_count,
+            accepted_phase_count: s.accepted_phase_count,
             overdue_phase_count: s.overdue_phase_count,
             created_at: s.task.created_at,
         }
@@ -295,7 +376,7 @@ impl From<&TaskSummary> for TaskListItem {
 pub struct TaskPage {
     pub items: Vec<TaskListItem>,
     /// Pass as `cursor` for the next page; absent on the last one.
-    pub next_cursor: Option<TaskId>,
+    pub next_cursor: Option<String>,
 }
 
 /// Everything known about one photo.
