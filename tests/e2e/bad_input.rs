@@ -21,13 +21,14 @@ fn stored_objects(server: &TestServer) -> usize {
     walk(&server.env.settings.data_dir.join("objects/originals"))
 }
 
+/// A server with a record filed by the default group's supervisor, who is returned.
 async fn setup() -> (TestServer, Client, String) {
     let server = TestServer::start(Env::embedded().await).await;
-    let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
-    (server, admin, record_id)
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    (server, staff, record_id)
 }
 
 /// A JPEG whose frame header claims `w`×`h` (recipe R1 of BAD-INPUTS.md).
@@ -43,7 +44,7 @@ fn with_declared_size(mut jpeg: Vec<u8>, w: u16, h: u16) -> Vec<u8> {
 
 #[tokio::test]
 async fn bad_photo_bodies_are_refused_and_nothing_is_stored() {
-    let (server, admin, record_id) = setup().await;
+    let (server, staff, record_id) = setup().await;
     let good = photos::jpeg(120, 90, &Exif::default());
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         (
@@ -80,7 +81,7 @@ async fn bad_photo_bodies_are_refused_and_nothing_is_stored() {
     ];
     for (what, bytes, status, code) in cases {
         let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
-        let r = admin.put_bytes(&path, bytes, "image/jpeg").await;
+        let r = staff.put_bytes(&path, bytes, "image/jpeg").await;
         assert_eq!(r.status, status, "{what}: {}", r.text());
         r.assert_problem(status, code);
         assert!(
@@ -90,7 +91,7 @@ async fn bad_photo_bodies_are_refused_and_nothing_is_stored() {
         );
     }
     let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
-    let form = admin
+    let form = staff
         .put_bytes(&path, good.clone(), "multipart/form-data; boundary=x")
         .await;
     form.assert_problem(415, "unsupported_type");
@@ -98,14 +99,14 @@ async fn bad_photo_bodies_are_refused_and_nothing_is_stored() {
     // Over the upload limit: refused from Content-Length, and from the stream when chunked.
     let big = vec![0xFFu8; 9 * 1024 * 1024];
     let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
-    admin
+    staff
         .put_bytes(&path, big.clone(), "image/jpeg")
         .await
         .assert_problem(413, "payload_too_large");
     let stream = chunked(&big);
-    let r = admin
+    let r = staff
         .send(
-            admin
+            staff
                 .request(reqwest::Method::PUT, &path)
                 .header("content-type", "image/jpeg")
                 .body(reqwest::Body::wrap_stream(stream)),
@@ -126,7 +127,7 @@ async fn bad_photo_bodies_are_refused_and_nothing_is_stored() {
     ] {
         if let Some(bytes) = photos::shared(name) {
             let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
-            let r = admin.put_bytes(&path, bytes, "image/jpeg").await;
+            let r = staff.put_bytes(&path, bytes, "image/jpeg").await;
             assert_eq!(r.status, 422, "{name}: {}", r.text());
         }
     }
@@ -143,22 +144,22 @@ fn chunked(
 
 #[tokio::test]
 async fn bad_json_and_bad_references_are_refused() {
-    let (server, admin, record_id) = setup().await;
+    let (server, staff, record_id) = setup().await;
     let raw = |body: &'static str| {
-        admin
+        staff
             .request(reqwest::Method::POST, "/api/v1/sites")
             .header("content-type", "application/json")
             .body(body)
     };
-    admin
+    staff
         .send(raw("{\"name\": "))
         .await
         .assert_problem(400, "malformed_request");
-    admin
+    staff
         .send(raw("{\"lat\": NaN}"))
         .await
         .assert_problem(400, "malformed_request");
-    admin
+    staff
         .send(raw(
             "{\"name\":\"x\",\"lat\":1e400,\"lon\":1,\"datum\":\"wgs84\",\"radius_m\":1}",
         ))
@@ -166,13 +167,13 @@ async fn bad_json_and_bad_references_are_refused() {
         .assert_problem(400, "malformed_request");
     let deep: &'static str =
         Box::leak(format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_boxed_str());
-    admin
+    staff
         .send(raw(deep))
         .await
         .assert_problem(400, "malformed_request");
-    admin
+    staff
         .send(
-            admin
+            staff
                 .request(reqwest::Method::POST, "/api/v1/sites")
                 .header("content-type", "text/plain")
                 .body("{}"),
@@ -181,13 +182,13 @@ async fn bad_json_and_bad_references_are_refused() {
         .assert_problem(415, "unsupported_type");
     let huge =
         json!({ "name": "A".repeat(2 * 1024 * 1024), "lat": 1, "lon": 1, "datum": "wgs84", "radius_m": 1 });
-    admin
+    staff
         .post("/api/v1/sites", &huge)
         .await
         .assert_problem(413, "payload_too_large");
 
     let site = |lat: f64, radius: f64| json!({ "name": "x", "lat": lat, "lon": 181, "datum": "wgs84", "radius_m": radius });
-    let r = admin.post("/api/v1/sites", &site(91.0, -5.0)).await;
+    let r = staff.post("/api/v1/sites", &site(91.0, -5.0)).await;
     r.assert_problem(422, "validation_failed");
     let fields: Vec<_> = r.json()["errors"]
         .as_array()
@@ -196,7 +197,7 @@ async fn bad_json_and_bad_references_are_refused() {
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(fields, ["lat", "lon", "radius_m"]);
-    let r = admin
+    let r = staff
         .post(
             "/api/v1/sites",
             &json!({ "name": "x", "lat": 1, "lon": 1, "datum": "wgs84" }),
@@ -204,7 +205,7 @@ async fn bad_json_and_bad_references_are_refused() {
         .await;
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.json()["errors"][0]["field"], "radius_m", "{}", r.text());
-    let r = admin
+    let r = staff
         .post(
             "/api/v1/sites",
             &json!({ "name": "x", "lat": 1, "lon": 1, "datum": "osgb", "radius_m": 5 }),
@@ -214,7 +215,7 @@ async fn bad_json_and_bad_references_are_refused() {
     assert_eq!(r.json()["errors"][0]["field"], "datum", "{}", r.text());
 
     let unknown = uuid::Uuid::new_v4();
-    let r = admin
+    let r = staff
         .put(
             &format!("/mobile/v1/records/{}", uuid::Uuid::new_v4()),
             &json!({ "task_id": unknown, "kind": "inspection", "note": "", "device_time": Utc::now() }),
@@ -222,62 +223,71 @@ async fn bad_json_and_bad_references_are_refused() {
         .await;
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.json()["errors"][0]["field"], "task_id");
-    let record = admin.get(&format!("/mobile/v1/records/{record_id}")).await.json();
-    let r = admin
+    let record = staff.get(&format!("/mobile/v1/records/{record_id}")).await.json();
+    let r = staff
         .put(
             &format!("/mobile/v1/records/{}", uuid::Uuid::new_v4()),
             &json!({ "task_id": record["task_id"], "phase_id": unknown, "kind": "inspection", "note": "", "device_time": Utc::now() }),
         )
         .await;
     assert_eq!(r.json()["errors"][0]["field"], "phase_id", "{}", r.text());
-    let r = admin
+    let r = staff
         .post(
             "/api/v1/tasks",
             &json!({ "title": "t", "site_id": unknown, "due_at": Utc::now() + Duration::days(2), "phases": [{ "title": "p", "due_at": Utc::now() + Duration::days(1) }] }),
         )
         .await;
     r.assert_problem(422, "validation_failed");
-    admin
+    staff
         .get("/api/v1/tasks/not-a-uuid")
         .await
         .assert_problem(400, "malformed_request");
-    admin
+    staff
         .get(&format!("/api/v1/tasks/{unknown}"))
         .await
         .assert_problem(404, "not_found");
-    admin
+    staff
         .get(&format!("/api/v1/photos/{unknown}"))
         .await
         .assert_problem(404, "not_found");
-    admin
+    staff
         .get("/api/v1/tasks?status=open'--")
         .await
-        .assert_problem(400, "malformed_request");
-    admin
+        .assert_problem(422, "validation_failed");
+    staff
+        .get("/api/v1/tasks?region=999999")
+        .await
+        .assert_problem(422, "validation_failed");
+    staff
+        .get("/api/v1/tasks?cursor=not-a-cursor")
+        .await
+        .assert_problem(422, "validation_failed");
+    staff
         .get("/api/v1/tasks?overdue=maybe")
         .await
         .assert_problem(400, "malformed_request");
-    admin
+    staff
         .get("/api/v1/tasks?limit=100000")
         .await
         .assert_problem(422, "validation_failed");
-    admin
-        .send(admin.request(reqwest::Method::DELETE, "/api/v1/tasks"))
+    staff
+        .send(staff.request(reqwest::Method::DELETE, "/api/v1/tasks"))
         .await
         .assert_problem(405, "method_not_allowed");
-    admin
+    staff
         .get("/api/v1/nothing-here")
         .await
         .assert_problem(404, "not_found");
     // Nothing was created by any of it.
-    let tasks = admin.get("/api/v1/tasks").await.json();
+    let tasks = staff.get("/api/v1/tasks").await.json();
     assert_eq!(tasks["items"].as_array().unwrap().len(), 1);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn authentication_and_roles_are_enforced() {
-    let (server, admin, record_id) = setup().await;
+    let (server, staff, record_id) = setup().await;
+    let admin = server.admin().await;
     let anonymous = server.anonymous();
     let r = anonymous.get("/api/v1/tasks").await;
     r.assert_problem(401, "unauthenticated");
@@ -303,7 +313,8 @@ async fn authentication_and_roles_are_enforced() {
         .await;
     r.assert_problem(400, "malformed_request");
 
-    let agency = server.user(&admin, "agency1", "agency").await;
+    let other_agency = server.org(&admin, "Other agency", "agency").await;
+    let agency = server.user_in(&admin, "agency1", "agency", Some(&other_agency)).await;
     agency
         .post(
             "/api/v1/sites",
@@ -315,7 +326,7 @@ async fn authentication_and_roles_are_enforced() {
         .post("/api/v1/users", &json!({ "username": "mallory", "password": "password123", "role": "admin", "display_name": "m" }))
         .await
         .assert_problem(403, "forbidden");
-    let task_id = admin.get(&format!("/mobile/v1/records/{record_id}")).await.json()["task_id"].clone();
+    let task_id = staff.get(&format!("/mobile/v1/records/{record_id}")).await.json()["task_id"].clone();
     agency
         .put(
             &format!("/mobile/v1/records/{}", uuid::Uuid::new_v4()),
@@ -328,7 +339,7 @@ async fn authentication_and_roles_are_enforced() {
         .await
         .assert_problem(404, "not_found");
     admin
-        .post("/api/v1/users", &json!({ "username": "agency1", "password": "password123", "role": "agency", "display_name": "dup" }))
+        .post("/api/v1/users", &json!({ "username": "agency1", "password": "password123", "role": "admin", "display_name": "dup" }))
         .await
         .assert_problem(409, "username_taken");
 
@@ -350,10 +361,10 @@ async fn a_stalled_upload_is_cut_off_and_stores_nothing() {
     let mut env = Env::embedded().await;
     env.settings.upload_idle_secs = 1;
     let server = TestServer::start(env).await;
-    let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
     let head = photos::jpeg(64, 64, &Exif::default())[..100].to_vec();
     // A few bytes, then silence: a slow-body client.
     let slow = futures_util::stream::unfold(0, move |step| {
@@ -370,9 +381,9 @@ async fn a_stalled_upload_is_cut_off_and_stores_nothing() {
         }
     });
     let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
-    let r = admin
+    let r = staff
         .send(
-            admin
+            staff
                 .request(reqwest::Method::PUT, &path)
                 .header("content-type", "image/jpeg")
                 .body(reqwest::Body::wrap_stream(slow)),
@@ -389,14 +400,14 @@ async fn a_photo_needing_more_decoder_memory_than_allowed_fails_with_its_reason(
     let mut env = Env::embedded().await;
     env.settings.max_decode_bytes = 1024 * 1024;
     let server = TestServer::start(env).await;
-    let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
     // 1000×1000 RGB needs 3 MB decoded: over the 1 MiB budget.
-    let id = crate::flow::upload(&admin, &record_id, photos::jpeg(1000, 1000, &Exif::default())).await;
+    let id = crate::flow::upload(&staff, &record_id, photos::jpeg(1000, 1000, &Exif::default())).await;
     server.drain().await;
-    let photo = admin.get(&format!("/api/v1/photos/{id}")).await.json();
+    let photo = staff.get(&format!("/api/v1/photos/{id}")).await.json();
     assert_eq!(photo["status"], "failed", "{photo}");
     assert!(
         photo["error"].as_str().unwrap().contains("cannot be decoded"),

@@ -24,12 +24,14 @@ pub async fn site(c: &Client, lat: f64, lon: f64, timezone: &str) -> String {
 
 pub async fn task(c: &Client, site_id: &str) -> Value {
     let now = Utc::now();
+    let agency_id = crate::support::server::default_org(c, "agency").await;
     let r = c
         .post(
             "/api/v1/tasks",
             &json!({
                 "title": "Cover open coal piles",
                 "site_id": site_id,
+                "agency_id": agency_id,
                 "due_at": now + Duration::days(60),
                 "phases": [
                     { "title": "Cover the piles", "due_at": now + Duration::days(10) },
@@ -98,6 +100,7 @@ async fn walkthrough(server: &TestServer) {
     let admin = server.admin().await;
     let supervisor = server.user(&admin, "supervisor1", "supervisor").await;
     let inspector = server.user(&admin, "inspector1", "inspector").await;
+    crate::support::server::default_org(&admin, "agency").await;
     let r = supervisor
         .post(
             "/api/v1/sites",
@@ -314,15 +317,15 @@ async fn exif_values_match_the_manifest() {
         return;
     };
     let server = TestServer::start(Env::embedded().await).await;
-    let admin = server.admin().await;
-    let site_id = site(&admin, PIXEL_SITE.0, PIXEL_SITE.1, "UTC").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), "2018-07-25T14:40:00Z").await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, PIXEL_SITE.0, PIXEL_SITE.1, "UTC").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), "2018-07-25T14:40:00Z").await;
     let mut checked = 0;
     for (name, row) in &manifest {
         let bytes = photos::shared(name).unwrap();
         let id = uuid::Uuid::new_v4().to_string();
-        let r = admin
+        let r = staff
             .put_bytes(
                 &format!("/mobile/v1/records/{record_id}/photos/{id}"),
                 bytes,
@@ -344,7 +347,7 @@ async fn exif_values_match_the_manifest() {
             continue;
         }
         server.drain().await;
-        let photo = admin.get(&format!("/api/v1/photos/{id}")).await.json();
+        let photo = staff.get(&format!("/api/v1/photos/{id}")).await.json();
         assert_eq!(photo["status"], "done", "{name}: {photo}");
         check_against_manifest(name, row, &photo);
         checked += 1;
@@ -422,12 +425,12 @@ fn check_against_manifest(name: &str, row: &photos::ManifestRow, photo: &Value) 
 #[tokio::test]
 async fn generated_photos_get_the_right_verdicts() {
     let server = TestServer::start(Env::embedded().await).await;
-    let admin = server.admin().await;
+    let staff = server.staff().await;
     let (lat, lon) = (39.6305, 118.1804);
-    let site_id = site(&admin, lat, lon, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
+    let site_id = site(&staff, lat, lon, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
     let today = Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
     let stamp = today.format("%Y:%m:%d %H:%M:%S").to_string();
     let cases = [
         (
@@ -485,29 +488,29 @@ async fn generated_photos_get_the_right_verdicts() {
     let mut ids = Vec::new();
     for (i, (_, exif, _)) in cases.iter().enumerate() {
         // Vary the size so no two photos share bytes.
-        ids.push(upload(&admin, &record_id, photos::jpeg(320 + i as u32, 240, exif)).await);
+        ids.push(upload(&staff, &record_id, photos::jpeg(320 + i as u32, 240, exif)).await);
     }
     server.drain().await;
     for ((verdict, _, expected), id) in cases.iter().zip(&ids) {
-        let photo = admin.get(&format!("/api/v1/photos/{id}")).await.json();
+        let photo = staff.get(&format!("/api/v1/photos/{id}")).await.json();
         assert_eq!(photo["verification"]["verdict"], *verdict, "{photo}");
         assert_eq!(codes(&photo), *expected, "{photo}");
     }
     // A record made for another day: a photo taken today is outside its window.
     let later = (Utc::now() + Duration::days(2)).to_rfc3339();
-    let other_day = record(&admin, task["id"].as_str().unwrap(), &later).await;
+    let other_day = record(&staff, task["id"].as_str().unwrap(), &later).await;
     let exif = Exif {
         datetime_original: Some(stamp.clone()),
         gps: Some((lat, lon)),
         ..Exif::default()
     };
-    let id = upload(&admin, &other_day, photos::jpeg(300, 200, &exif)).await;
+    let id = upload(&staff, &other_day, photos::jpeg(300, 200, &exif)).await;
     // No GPS in the photo: the phone's own fix is weaker evidence, never "verified".
     let fixed = uuid::Uuid::new_v4().to_string();
     let body = json!({ "task_id": task["id"], "kind": "inspection", "note": "", "device_time": Utc::now(),
         "device_location": { "lat": lat, "lon": lon, "accuracy_m": 5e6 } });
     assert_eq!(
-        admin
+        staff
             .put(&format!("/mobile/v1/records/{fixed}"), &body)
             .await
             .status,
@@ -516,7 +519,7 @@ async fn generated_photos_get_the_right_verdicts() {
     let mut body = body;
     body["device_location"]["accuracy_m"] = json!(8.0);
     assert_eq!(
-        admin
+        staff
             .put(&format!("/mobile/v1/records/{fixed}"), &body)
             .await
             .status,
@@ -526,15 +529,15 @@ async fn generated_photos_get_the_right_verdicts() {
         datetime_original: Some(stamp.clone()),
         ..Exif::default()
     };
-    let fix_id = upload(&admin, &fixed, photos::jpeg(301, 200, &no_gps)).await;
+    let fix_id = upload(&staff, &fixed, photos::jpeg(301, 200, &no_gps)).await;
     server.drain().await;
-    let photo = admin.get(&format!("/api/v1/photos/{id}")).await.json();
+    let photo = staff.get(&format!("/api/v1/photos/{id}")).await.json();
     assert_eq!(codes(&photo), ["time_outside_window"], "{photo}");
-    let photo = admin.get(&format!("/api/v1/photos/{fix_id}")).await.json();
+    let photo = staff.get(&format!("/api/v1/photos/{fix_id}")).await.json();
     assert_eq!(photo["verification"]["verdict"], "unverifiable", "{photo}");
     assert_eq!(codes(&photo), ["device_fix_used"], "{photo}");
 
-    let far = admin.get(&format!("/api/v1/photos/{}", ids[1])).await.json();
+    let far = staff.get(&format!("/api/v1/photos/{}", ids[1])).await.json();
     let d = reason(&far, "outside_site")["distance_m"].as_f64().unwrap();
     assert!(
         (499_000.0..502_000.0).contains(&d),
@@ -547,10 +550,10 @@ async fn generated_photos_get_the_right_verdicts() {
 #[tokio::test]
 async fn thumbnails_respect_all_eight_orientations() {
     let server = TestServer::start(Env::embedded().await).await;
-    let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
     // Stored 400×300 with red top-left. Where the red quadrant appears after applying each
     // orientation (as [right?, bottom?]) and whether width and height swap.
     let expected = [
@@ -569,11 +572,11 @@ async fn thumbnails_respect_all_eight_orientations() {
             orientation: Some(o),
             ..Exif::default()
         };
-        ids.push(upload(&admin, &record_id, photos::jpeg(400, 300, &exif)).await);
+        ids.push(upload(&staff, &record_id, photos::jpeg(400, 300, &exif)).await);
     }
     server.drain().await;
     for ((o, right, bottom, swapped), id) in expected.iter().zip(&ids) {
-        let t = admin.get(&format!("/api/v1/photos/{id}/thumbnails/small")).await;
+        let t = staff.get(&format!("/api/v1/photos/{id}/thumbnails/small")).await;
         let img = image::load_from_memory(&t.body).unwrap().to_rgb8();
         let (w, h) = img.dimensions();
         assert_eq!((w > h), !swapped, "orientation {o}: {w}×{h}");
@@ -593,10 +596,10 @@ async fn thumbnails_respect_all_eight_orientations() {
 #[tokio::test]
 async fn overdue_phases_show_and_filter() {
     let server = TestServer::start(Env::embedded().await).await;
-    let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let soon = task(&admin, &site_id).await;
-    let later = task(&admin, &site_id).await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let soon = task(&staff, &site_id).await;
+    let later = task(&staff, &site_id).await;
     let soon_id = soon["id"].as_str().unwrap();
     let phase_id = soon["phases"][0]["id"].as_str().unwrap();
     // Let the first phase's due date pass, as time would.
@@ -609,14 +612,20 @@ async fn overdue_phases_show_and_filter() {
                 .execute(pool)
                 .await
                 .unwrap();
+            sqlx::query("UPDATE tasks SET next_due_at = $1 WHERE id = $2")
+                .bind(past)
+                .bind(uuid::Uuid::parse_str(soon_id).unwrap())
+                .execute(pool)
+                .await
+                .unwrap();
         }
         fieldproof_core::store::Store::Postgres(_) => unreachable!(),
     }
-    let page = admin.get(&format!("/api/v1/tasks/{soon_id}")).await.json();
+    let page = staff.get(&format!("/api/v1/tasks/{soon_id}")).await.json();
     assert_eq!(page["overdue"], true);
     assert_eq!(page["phases"][0]["overdue"], true);
     assert_eq!(page["phases"][1]["overdue"], false);
-    let overdue = admin.get("/api/v1/tasks?overdue=true").await.json();
+    let overdue = staff.get("/api/v1/tasks?overdue=true").await.json();
     let ids: Vec<_> = overdue["items"]
         .as_array()
         .unwrap()
@@ -625,7 +634,7 @@ async fn overdue_phases_show_and_filter() {
         .collect();
     assert_eq!(ids, [soon_id]);
     assert_eq!(overdue["items"][0]["overdue_phase_count"], 1);
-    let on_time = admin.get("/api/v1/tasks?overdue=false").await.json();
+    let on_time = staff.get("/api/v1/tasks?overdue=false").await.json();
     let ids: Vec<_> = on_time["items"]
         .as_array()
         .unwrap()

@@ -12,9 +12,10 @@ use crate::support::server::{Env, TestServer};
 async fn repeated_record_put_is_idempotent_and_different_content_conflicts() {
     let server = TestServer::start(Env::embedded().await).await;
     let admin = server.admin().await;
+    let staff = server.staff().await;
     let inspector = server.user(&admin, "inspector1", "inspector").await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
     let id = uuid::Uuid::new_v4();
     let body = json!({
         "task_id": task["id"], "phase_id": task["phases"][0]["id"], "kind": "inspection",
@@ -34,8 +35,9 @@ async fn repeated_record_put_is_idempotent_and_different_content_conflicts() {
         .put(&path, &changed)
         .await
         .assert_problem(409, "record_conflict");
-    // Another user cannot see it, nor claim its id.
-    let other = server.user(&admin, "inspector2", "inspector").await;
+    // Another group's inspector cannot see it, nor claim its id.
+    let other_group = server.org(&admin, "Other group", "supervision").await;
+    let other = server.user_in(&admin, "inspector2", "inspector", Some(&other_group)).await;
     other.get(&path).await.assert_problem(404, "not_found");
     other.put(&path, &body).await.assert_problem(404, "not_found");
     assert_eq!(inspector.get(&path).await.json()["note"], "first visit");
@@ -46,18 +48,19 @@ async fn repeated_record_put_is_idempotent_and_different_content_conflicts() {
 async fn repeated_photo_put_is_idempotent_and_different_bytes_conflict() {
     let server = TestServer::start(Env::embedded().await).await;
     let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
     let photo = photos::jpeg(64, 48, &Exif::default());
     let path = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
-    let first = admin.put_bytes(&path, photo.clone(), "image/jpeg").await;
+    let first = staff.put_bytes(&path, photo.clone(), "image/jpeg").await;
     assert_eq!(first.status, 201, "{}", first.text());
-    let again = admin.put_bytes(&path, photo.clone(), "image/jpeg").await;
+    let again = staff.put_bytes(&path, photo.clone(), "image/jpeg").await;
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["sha256"], first.json()["sha256"]);
     let other = photos::jpeg(65, 48, &Exif::default());
-    admin
+    staff
         .put_bytes(&path, other, "image/jpeg")
         .await
         .assert_problem(409, "photo_conflict");
@@ -66,8 +69,9 @@ async fn repeated_photo_put_is_idempotent_and_different_bytes_conflict() {
         1,
         "a retry queued the photo twice"
     );
-    // Another user's record: 404 before a byte is stored.
-    let stranger = server.user(&admin, "inspector2", "inspector").await;
+    // Another group's record: 404 before a byte is stored.
+    let other_group = server.org(&admin, "Other group", "supervision").await;
+    let stranger = server.user_in(&admin, "inspector2", "inspector", Some(&other_group)).await;
     let foreign = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
     stranger
         .put_bytes(&foreign, photo, "image/jpeg")

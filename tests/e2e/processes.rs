@@ -90,14 +90,16 @@ async fn server_process(env: &Env) -> (Process, String) {
     (server, base)
 }
 
-/// Logs in as the admin and files a record on a new task at a Tangshan site.
-async fn admin_with_record(base: &str) -> (Client, String) {
+/// Logs in as the default group's supervisor and files a record on a new task at a Tangshan
+/// site.
+async fn staff_with_record(base: &str) -> (Client, String) {
     let mut admin = Client::new(base);
     admin.login("admin", ADMIN_PASSWORD).await;
-    let site_id = site(&admin, 39.6305, 118.1804, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
-    (admin, record_id)
+    let staff = crate::support::server::staff(&admin).await;
+    let site_id = site(&staff, 39.6305, 118.1804, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    (staff, record_id)
 }
 
 #[tokio::test]
@@ -107,7 +109,7 @@ async fn server_and_worker_processes_share_postgres_and_s3() {
     };
     env.settings.worker_lease_secs = 2;
     let (_server, base) = server_process(&env).await;
-    let (admin, record_id) = admin_with_record(&base).await;
+    let (staff, record_id) = staff_with_record(&base).await;
     let stamp = Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .format("%Y:%m:%d %H:%M:%S")
@@ -117,11 +119,11 @@ async fn server_and_worker_processes_share_postgres_and_s3() {
         gps: Some((39.6306, 118.1804)),
         ..Exif::default()
     };
-    let id = upload(&admin, &record_id, photos::jpeg(640, 480, &exif)).await;
+    let id = upload(&staff, &record_id, photos::jpeg(640, 480, &exif)).await;
 
     // With no worker running, the server alone does not process photos.
     tokio::time::sleep(StdDuration::from_millis(800)).await;
-    assert_eq!(photo_status(&admin, &id).await, "received");
+    assert_eq!(photo_status(&staff, &id).await, "received");
 
     // A worker that is killed mid-flight leaves a lease that lapses; the next worker finishes.
     let dead = uuid::Uuid::new_v4().to_string();
@@ -134,11 +136,11 @@ async fn server_and_worker_processes_share_postgres_and_s3() {
         .unwrap()
         .unwrap();
     let _worker = fieldproof(&env, &["worker"], &[]);
-    wait_for_status(&admin, &id, "done").await;
-    let photo = admin.get(&format!("/api/v1/photos/{id}")).await.json();
+    wait_for_status(&staff, &id, "done").await;
+    let photo = staff.get(&format!("/api/v1/photos/{id}")).await.json();
     assert_eq!(photo["verification"]["verdict"], "verified", "{photo}");
     assert_eq!(photo["attempts"], 2);
-    let thumb = admin.get(&format!("/api/v1/photos/{id}/thumbnails/large")).await;
+    let thumb = staff.get(&format!("/api/v1/photos/{id}/thumbnails/large")).await;
     assert_eq!(thumb.status, 200);
     assert_eq!(image::load_from_memory(&thumb.body).unwrap().width(), 640);
     store.close().await;
@@ -207,12 +209,12 @@ async fn a_queued_photo_wakes_an_idle_worker_process_at_once() {
         &["worker"],
         &[("FIELDPROOF_WORKER_POLL_MS", "60000".into())],
     );
-    let (admin, record_id) = admin_with_record(&base).await;
+    let (staff, record_id) = staff_with_record(&base).await;
     // Give the idle worker time to start and find the queue empty.
     tokio::time::sleep(StdDuration::from_secs(3)).await;
     let started = Instant::now();
-    let id = upload(&admin, &record_id, photos::jpeg(320, 240, &Exif::default())).await;
-    wait_for_status(&admin, &id, "done").await;
+    let id = upload(&staff, &record_id, photos::jpeg(320, 240, &Exif::default())).await;
+    wait_for_status(&staff, &id, "done").await;
     assert!(
         started.elapsed() < StdDuration::from_secs(20),
         "the worker was not woken"

@@ -8,11 +8,11 @@ use crate::support::photos::{self, Exif};
 use crate::support::server::{Env, TestServer};
 
 async fn one_photo(server: &TestServer, bytes: Vec<u8>) -> String {
-    let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
-    upload(&admin, &record_id, bytes).await
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    upload(&staff, &record_id, bytes).await
 }
 
 async fn status(server: &TestServer, id: &str) -> serde_json::Value {
@@ -72,11 +72,12 @@ async fn concurrent_workers_on_postgres_process_each_photo_once() {
     let Some(env) = Env::scaled().await else { return };
     let server = TestServer::start(env).await;
     let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let record_id = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
     for i in 0..12 {
-        upload(&admin, &record_id, photos::jpeg(100 + i, 80, &Exif::default())).await;
+        upload(&staff, &record_id, photos::jpeg(100 + i, 80, &Exif::default())).await;
     }
     let drains = (0..4).map(|_| {
         let worker = fieldproof_media_worker::Worker::new(server.app.clone());
@@ -156,14 +157,14 @@ async fn an_undecodable_photo_fails_with_its_reason() {
 #[tokio::test]
 async fn the_same_bytes_twice_are_flagged_as_reuse() {
     let server = TestServer::start(Env::embedded().await).await;
-    let admin = server.admin().await;
-    let site_id = site(&admin, 39.6, 118.2, "Asia/Shanghai").await;
-    let task = task(&admin, &site_id).await;
-    let first_record = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
-    let second_record = record(&admin, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let first_record = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let second_record = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
     let bytes = photos::jpeg(77, 55, &Exif::default());
-    let first = upload(&admin, &first_record, bytes.clone()).await;
-    let second = upload(&admin, &second_record, bytes).await;
+    let first = upload(&staff, &first_record, bytes.clone()).await;
+    let second = upload(&staff, &second_record, bytes).await;
     server.drain().await;
     let photo = status(&server, &second).await;
     let dup = photo["verification"]["reasons"]

@@ -158,17 +158,32 @@ impl TestServer {
         self.login("admin", ADMIN_PASSWORD).await
     }
 
-    /// Creates a user with `role` and returns a client logged in as them.
+    /// Creates a user with `role` in the default organisation for it and returns a client
+    /// logged in as them.
     pub async fn user(&self, admin: &Client, username: &str, role: &str) -> Client {
-        let password = format!("{username}-password");
-        let r = admin
-            .post(
-                "/api/v1/users",
-                &json!({ "username": username, "password": password, "role": role, "display_name": username }),
-            )
-            .await;
-        assert_eq!(r.status, 201, "create {username}: {}", r.text());
-        self.login(username, &password).await
+        let org = match role {
+            "admin" => None,
+            "agency" => Some(default_org(admin, "agency").await),
+            _ => Some(default_org(admin, "supervision").await),
+        };
+        self.user_in(admin, username, role, org.as_deref()).await
+    }
+
+    /// Creates a user with `role` in `org` and returns a client logged in as them.
+    pub async fn user_in(&self, admin: &Client, username: &str, role: &str, org: Option<&str>) -> Client {
+        create_user(admin, username, role, org).await;
+        self.login(username, &format!("{username}-password")).await
+    }
+
+    /// A supervisor of the default group, who may enter sites, issue tasks to the default
+    /// agency and file inspections on them.
+    pub async fn staff(&self) -> Client {
+        staff(&self.admin().await).await
+    }
+
+    /// Creates an organisation and returns its id.
+    pub async fn org(&self, admin: &Client, name: &str, kind: &str) -> String {
+        create_org(admin, name, kind).await
     }
 
     /// Stops the server and drops its database.
@@ -224,7 +239,7 @@ impl Resp {
 /// A client of the HTTP API.
 #[derive(Clone)]
 pub struct Client {
-    base: String,
+    pub base: String,
     http: reqwest::Client,
     /// The bearer token, when logged in.
     pub token: Option<String>,
@@ -300,4 +315,59 @@ impl Client {
         )
         .await
     }
+}
+
+/// Creates an organisation in Tangshan and returns its id.
+pub async fn create_org(admin: &Client, name: &str, kind: &str) -> String {
+    let r = admin
+        .post(
+            "/api/v1/orgs",
+            &json!({ "name": name, "kind": kind, "region_code": "130200",
+                     "contacts": [{ "name": "王工", "mobile": "13800138000" }] }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "create org {name}: {}", r.text());
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// The id of the default organisation of `kind` (`supervision` or `agency`), created on first use.
+pub async fn default_org(c: &Client, kind: &str) -> String {
+    let name = format!("Default {kind}");
+    let orgs = c.get("/api/v1/orgs").await.json();
+    if let Some(id) = orgs
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["name"] == name.as_str()))
+        .and_then(|o| o["id"].as_str())
+    {
+        return id.to_owned();
+    }
+    create_org(c, &name, kind).await
+}
+
+/// Creates a user whose password is `<username>-password`.
+pub async fn create_user(admin: &Client, username: &str, role: &str, org: Option<&str>) {
+    let r = admin
+        .post(
+            "/api/v1/users",
+            &json!({ "username": username, "password": format!("{username}-password"), "role": role,
+                     "display_name": username, "org_id": org }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "create {username}: {}", r.text());
+}
+
+/// The default group's supervisor `staff`, created on first use, logged in.
+pub async fn staff(admin: &Client) -> Client {
+    let group = default_org(admin, "supervision").await;
+    default_org(admin, "agency").await;
+    let users = admin.get("/api/v1/users").await.json();
+    let exists = users
+        .as_array()
+        .is_some_and(|a| a.iter().any(|u| u["username"] == "staff"));
+    if !exists {
+        create_user(admin, "staff", "supervisor", Some(&group)).await;
+    }
+    let mut c = Client::new(&admin.base);
+    c.login("staff", "staff-password").await;
+    c
 }
