@@ -14,3 +14,4 @@ mod flow;
 mod idempotency;
 mod processes;
 mod worker;
+mod workflow;

@@ -5,3 +5,4 @@ pub mod pg;
 pub mod photos;
 pub mod s3;
 pub mod server;
+pub mod world;
