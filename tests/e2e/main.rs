@@ -9,6 +9,7 @@
 
 mod support;
 
+mod audit;
 mod authz;
 mod bad_input;
 mod flow;
