@@ -32,7 +32,7 @@ pub async fn fresh_store(what: &str, connections: u32) -> Result<(Store, String)
 pub async fn drop_database(store: Store, name: &str) -> Result<(), Box<dyn std::error::Error>> {
     store.close().await;
     let maintenance = sqlx::PgPool::connect(&admin_url()).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&maintenance).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&maintenance).await?;
     Ok(())
 }
 

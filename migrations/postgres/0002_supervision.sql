@@ -29,7 +29,9 @@ CREATE INDEX tasks_agency ON tasks (agency_id, id);
 CREATE INDEX tasks_group ON tasks (group_id, id);
 CREATE INDEX tasks_status ON tasks (status, id);
 CREATE INDEX tasks_region ON tasks (region_code text_pattern_ops, id);
-CREATE INDEX tasks_next_due ON tasks (next_due_at, id) WHERE next_due_at IS NOT NULL;
+CREATE INDEX tasks_next_due ON tasks (next_due_at, id);
+CREATE INDEX tasks_group_next_due ON tasks (group_id, next_due_at, id);
+CREATE INDEX tasks_agency_next_due ON tasks (agency_id, next_due_at, id);
 
 ALTER TABLE phases ADD COLUMN starts_at TIMESTAMPTZ;
 

@@ -104,11 +104,6 @@ struct TaskListRow {
     overdue_phase_count: i64,
 }
 
-/// Far-future stand-in for "no due date", so that keyset comparisons stay total.
-fn no_due() -> DateTime<Utc> {
-    DateTime::<Utc>::MAX_UTC
-}
-
 /// The values bound to a dynamically built statement, in placeholder order.
 enum Arg {
     Id(uuid::Uuid),
@@ -203,13 +198,21 @@ fn list_sql(scope: Scope, filter: &TaskFilter, now: DateTime<Utc>) -> Sql {
             "t.id DESC".to_owned()
         }
         TaskSort::NextDue => {
-            let far = sql.arg(Arg::Time(no_due()));
-            if let Some(c) = filter.after {
-                let due = sql.arg(Arg::Time(c.due.unwrap_or_else(no_due)));
-                let id = sql.arg(Arg::Id(c.id.0));
-                conditions.push(format!("(COALESCE(t.next_due_at, {far}), t.id) > ({due}, {id})"));
+            // `next_due_at ASC NULLS LAST, id` is the order of a plain b-tree index on
+            // `(…, next_due_at, id)`, so the first page stops after `limit` rows.
+            match filter.after {
+                Some(Cursor { due: Some(due), id }) => {
+                    let due = sql.arg(Arg::Time(due));
+                    let id = sql.arg(Arg::Id(id.0));
+                    conditions.push(format!("((t.next_due_at, t.id) > ({due}, {id}) OR t.next_due_at IS NULL)"));
+                }
+                Some(Cursor { due: None, id }) => {
+                    let id = sql.arg(Arg::Id(id.0));
+                    conditions.push(format!("(t.next_due_at IS NULL AND t.id > {id})"));
+                }
+                None => {}
             }
-            format!("COALESCE(t.next_due_at, {far}), t.id")
+            "t.next_due_at ASC NULLS LAST, t.id".to_owned()
         }
     };
     let limit = sql.arg(Arg::Int(filter.limit));
