@@ -14,6 +14,7 @@ mod authz;
 mod bad_input;
 mod flow;
 mod idempotency;
+mod lists;
 mod processes;
 mod worker;
 mod workflow;

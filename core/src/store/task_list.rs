@@ -41,10 +41,12 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// The opaque text handed to clients: `<due in µs or n>_<id>`, safe in a query string.
+    /// The opaque text handed to clients: `<seconds>.<nanoseconds>_<id>` of the last row's due
+    /// date (`n_<id>` without one), safe in a query string. Full precision, because SQLite
+    /// keeps nanoseconds and a rounded key would repeat rows.
     pub fn encode(&self) -> String {
         match self.due {
-            Some(due) => format!("{}_{}", due.timestamp_micros(), self.id),
+            Some(due) => format!("{}.{:09}_{}", due.timestamp(), due.timestamp_subsec_nanos(), self.id),
             None => format!("n_{}", self.id),
         }
     }
@@ -55,7 +57,10 @@ impl Cursor {
         let id = id.parse().ok()?;
         let due = match due {
             "n" => None,
-            micros => Some(DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?),
+            stamp => {
+                let (secs, nanos) = stamp.split_once('.')?;
+                Some(DateTime::<Utc>::from_timestamp(secs.parse().ok()?, nanos.parse().ok()?)?)
+            }
         };
         Some(Cursor { due, id })
     }
@@ -287,14 +292,15 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         use super::{Cursor, TaskId};
         let c = Cursor {
-            due: chrono::DateTime::from_timestamp_micros(1_700_000_000_123_456),
+            due: chrono::DateTime::from_timestamp(1_700_000_000, 123_456_789),
             id: TaskId::new(),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         let c = Cursor { due: None, id: TaskId::new() };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("x_y"), None);
-        assert_eq!(Cursor::decode("99999999999999999999_00000000-0000-0000-0000-000000000000"), None);
+        assert_eq!(Cursor::decode("99999999999999999999.0_00000000-0000-0000-0000-000000000000"), None);
+        assert_eq!(Cursor::decode("1.9999999999_00000000-0000-0000-0000-000000000000"), None);
     }
 
     #[test]
