@@ -254,6 +254,12 @@ mod tests {
             status: TaskStatus::InProgress,
             created_by: UserId::new(),
             created_at: now - Duration::hours(1),
+            group_id: None,
+            agency_id: None,
+            region_code: None,
+            next_due_at: None,
+            acknowledged: None,
+            ended: None,
         };
         PhotoContext {
             record: Record {
@@ -266,6 +272,9 @@ mod tests {
                 device_location: fix,
                 created_by: task.created_by,
                 received_at: now,
+                findings: Vec::new(),
+                document_ids: Vec::new(),
+                review: None,
             },
             site: Site {
                 id: site_id,
