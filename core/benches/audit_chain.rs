@@ -34,7 +34,7 @@ fn event(writer: usize, i: usize) -> AuditEvent {
         "report.accepted",
         "record",
         uuid::Uuid::now_v7(),
-        serde_json::json!({ "writer": writer, "i": i, "comment": "整改到位，同意验收" }),
+        &serde_json::json!({ "writer": writer, "i": i, "comment": "整改到位，同意验收" }),
     )
     .on_task(TaskId::new())
 }
@@ -159,9 +159,21 @@ async fn main() {
     };
     let rate = |d: Duration| total / d.as_secs_f64();
     println!("audit_chain: {WRITERS} writers × {per_writer} events, one transaction each, PostgreSQL");
-    println!("  plain inserts (unchained table)   {:>8.0} events/s  ({:.2?})", rate(plain), plain);
-    println!("  chained appends, committed        {:>8.0} events/s  ({:.2?})", rate(written), written);
-    println!("  chained appends, sealed in chain  {:>8.0} events/s  ({:.2?})", rate(sealed), sealed);
+    println!(
+        "  plain inserts (unchained table)   {:>8.0} events/s  ({:.2?})",
+        rate(plain),
+        plain
+    );
+    println!(
+        "  chained appends, committed        {:>8.0} events/s  ({:.2?})",
+        rate(written),
+        written
+    );
+    println!(
+        "  chained appends, sealed in chain  {:>8.0} events/s  ({:.2?})",
+        rate(sealed),
+        sealed
+    );
     println!(
         "  chained ÷ plain: {:.2} committed, {:.2} sealed (the target is ≥ 0.50)",
         rate(written) / rate(plain),

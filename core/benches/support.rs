@@ -1,6 +1,4 @@
-//! What the PostgreSQL benchmarks share: a fresh, migrated database per run, and timing sums.
-
-use std::time::Duration;
+//! What the PostgreSQL benchmarks share: a fresh, migrated database per run.
 
 use fieldproof_core::store::Store;
 
@@ -12,12 +10,19 @@ pub fn admin_url() -> String {
 }
 
 /// Creates an empty database named after `what`, migrates it and connects `connections`.
-pub async fn fresh_store(what: &str, connections: u32) -> Result<(Store, String), Box<dyn std::error::Error>> {
+pub async fn fresh_store(
+    what: &str,
+    connections: u32,
+) -> Result<(Store, String), Box<dyn std::error::Error>> {
     let admin = admin_url();
     let name = format!("fieldproof_bench_{what}_{}", std::process::id());
     let maintenance = sqlx::PgPool::connect(&admin).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&maintenance).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&maintenance).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&maintenance)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&maintenance)
+        .await?;
     maintenance.close().await;
     let url = match admin.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{name}"),
@@ -32,13 +37,8 @@ pub async fn fresh_store(what: &str, connections: u32) -> Result<(Store, String)
 pub async fn drop_database(store: Store, name: &str) -> Result<(), Box<dyn std::error::Error>> {
     store.close().await;
     let maintenance = sqlx::PgPool::connect(&admin_url()).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&maintenance).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&maintenance)
+        .await?;
     Ok(())
-}
-
-/// The median and 99th percentile of `samples`.
-pub fn median_p99(samples: &mut [Duration]) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
 }

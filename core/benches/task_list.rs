@@ -11,9 +11,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use fieldproof_core::domain::TaskStatus;
 use fieldproof_core::ids::{OrgId, TaskId};
 use fieldproof_core::store::{Scope, Store, TaskFilter, TaskSort};
-use fieldproof_core::domain::TaskStatus;
 use uuid::Uuid;
 
 const GROUPS: usize = 5;
@@ -26,7 +26,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
 }
@@ -38,7 +41,10 @@ struct Seeded {
 
 async fn seed(pool: &sqlx::PgPool, tasks: usize, now: DateTime<Utc>) -> Seeded {
     let mut orgs = Vec::new();
-    for (i, kind) in (0..GROUPS).map(|i| (i, "supervision")).chain((0..AGENCIES).map(|i| (i, "agency"))) {
+    for (i, kind) in (0..GROUPS)
+        .map(|i| (i, "supervision"))
+        .chain((0..AGENCIES).map(|i| (i, "agency")))
+    {
         let id = OrgId::new();
         sqlx::query(
             "INSERT INTO orgs (id, name, kind, region_code, contacts, active, created_at) \
@@ -54,7 +60,11 @@ async fn seed(pool: &sqlx::PgPool, tasks: usize, now: DateTime<Utc>) -> Seeded {
         .unwrap();
         orgs.push((kind, id));
     }
-    let groups: Vec<OrgId> = orgs.iter().filter(|o| o.0 == "supervision").map(|o| o.1).collect();
+    let groups: Vec<OrgId> = orgs
+        .iter()
+        .filter(|o| o.0 == "supervision")
+        .map(|o| o.1)
+        .collect();
     let agencies: Vec<OrgId> = orgs.iter().filter(|o| o.0 == "agency").map(|o| o.1).collect();
     let user = Uuid::now_v7();
     sqlx::query(
@@ -79,7 +89,14 @@ async fn seed(pool: &sqlx::PgPool, tasks: usize, now: DateTime<Utc>) -> Seeded {
     .await
     .unwrap();
     let mut rng = Lcg(42);
-    let words = ["煤场苫盖", "脱硫设施", "道路扬尘", "VOCs 治理", "锅炉改造", "堆场围挡"];
+    let words = [
+        "煤场苫盖",
+        "脱硫设施",
+        "道路扬尘",
+        "VOCs 治理",
+        "锅炉改造",
+        "堆场围挡",
+    ];
     for chunk in (0..tasks).collect::<Vec<_>>().chunks(10_000) {
         let mut t = TaskColumns::default();
         let mut p = PhaseColumns::default();
@@ -95,12 +112,23 @@ async fn seed(pool: &sqlx::PgPool, tasks: usize, now: DateTime<Utc>) -> Seeded {
             let agency = agencies[rng.next(AGENCIES as u64) as usize];
             let agency_index = agencies.iter().position(|a| *a == agency).unwrap_or(0);
             let mut phase_dues = Vec::new();
-            if matches!(status, TaskStatus::InProgress | TaskStatus::Completed | TaskStatus::Closed) {
+            if matches!(
+                status,
+                TaskStatus::InProgress | TaskStatus::Completed | TaskStatus::Closed
+            ) {
                 let first = now + chrono::Duration::days(rng.next(90) as i64 - 30);
-                let accepted = if status == TaskStatus::InProgress { rng.next(4) } else { 4 };
+                let accepted = if status == TaskStatus::InProgress {
+                    rng.next(4)
+                } else {
+                    4
+                };
                 for seq in 0..4_i64 {
                     let due = first + chrono::Duration::days(15 * seq);
-                    let phase_status = if (seq as u64) < accepted { "accepted" } else { "open" };
+                    let phase_status = if (seq as u64) < accepted {
+                        "accepted"
+                    } else {
+                        "open"
+                    };
                     p.id.push(Uuid::now_v7());
                     p.task_id.push(id);
                     p.seq.push(seq as i32 + 1);
@@ -111,14 +139,22 @@ async fn seed(pool: &sqlx::PgPool, tasks: usize, now: DateTime<Utc>) -> Seeded {
                     }
                 }
             }
-            let title = format!("{}整改 #{}", words[rng.next(words.len() as u64) as usize], t.id.len());
+            let title = format!(
+                "{}整改 #{}",
+                words[rng.next(words.len() as u64) as usize],
+                t.id.len()
+            );
             t.id.push(id);
             t.title.push(title.clone());
             t.status.push(status.as_str().to_owned());
             t.group.push(groups[rng.next(GROUPS as u64) as usize].0);
             t.agency.push(agency.0);
             t.region.push(REGIONS[agency_index % REGIONS.len()].to_owned());
-            t.next_due.push(if status == TaskStatus::InProgress { phase_dues.into_iter().min() } else { None });
+            t.next_due.push(if status == TaskStatus::InProgress {
+                phase_dues.into_iter().min()
+            } else {
+                None
+            });
             t.search.push(title.to_lowercase());
         }
         sqlx::query(
@@ -182,7 +218,12 @@ struct PhaseColumns {
     status: Vec<String>,
 }
 
-async fn measure(store: &Store, scope: Scope, filter: &TaskFilter, now: DateTime<Utc>) -> (Duration, Duration, usize) {
+async fn measure(
+    store: &Store,
+    scope: Scope,
+    filter: &TaskFilter,
+    now: DateTime<Utc>,
+) -> (Duration, Duration, usize) {
     for _ in 0..10 {
         store.list_tasks(scope, filter, now).await.unwrap();
     }
@@ -193,8 +234,15 @@ async fn measure(store: &Store, scope: Scope, filter: &TaskFilter, now: DateTime
         rows = store.list_tasks(scope, filter, now).await.unwrap().len();
         samples.push(start.elapsed());
     }
-    let (median, p99) = support::median_p99(&mut samples);
+    let (median, p99) = median_p99(&mut samples);
     (median, p99, rows)
+}
+
+/// The median and 99th percentile of `samples`.
+pub fn median_p99(samples: &mut [Duration]) -> (Duration, Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -216,10 +264,17 @@ async fn main() {
     let now = Utc::now();
     let started = Instant::now();
     let seeded = seed(pool, tasks, now).await;
-    println!("task_list: {tasks} tasks (4 phases each when planned) seeded in {:.1?}", started.elapsed());
+    println!(
+        "task_list: {tasks} tasks (4 phases each when planned) seeded in {:.1?}",
+        started.elapsed()
+    );
     let page = |f: TaskFilter| TaskFilter { limit: 100, ..f };
     let cases: Vec<(&str, Scope, TaskFilter)> = vec![
-        ("reference: first page, no filter (admin)", Scope::All, page(TaskFilter::default())),
+        (
+            "reference: first page, no filter (admin)",
+            Scope::All,
+            page(TaskFilter::default()),
+        ),
         (
             "agency's own: in_progress + overdue",
             Scope::Agency(seeded.agencies[7]),
@@ -266,14 +321,22 @@ async fn main() {
             }),
         ),
     ];
-    println!("  {:<44} {:>10} {:>10} {:>6}", "query (100 per page)", "median", "p99", "rows");
+    println!(
+        "  {:<44} {:>10} {:>10} {:>6}",
+        "query (100 per page)", "median", "p99", "rows"
+    );
     for (label, scope, filter) in &cases {
         let (median, p99, rows) = measure(&store, *scope, filter, now).await;
-        println!("  {label:<44} {:>10.2?} {:>10.2?} {rows:>6}", median, p99);
+        println!("  {label:<44} {median:>10.2?} {p99:>10.2?} {rows:>6}");
     }
     for (label, scope, filter) in cases.iter().skip(1).take(2) {
         println!("\n  plan of \"{label}\":");
-        for line in store.explain_list_tasks(*scope, filter, now).await.unwrap().lines() {
+        for line in store
+            .explain_list_tasks(*scope, filter, now)
+            .await
+            .unwrap()
+            .lines()
+        {
             println!("    {line}");
         }
     }

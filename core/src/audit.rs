@@ -35,7 +35,12 @@ impl ClientInfo {
     pub fn new(ip: Option<String>, user_agent: Option<&str>) -> Self {
         Self {
             ip,
-            user_agent: user_agent.map(|ua| ua.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect()),
+            user_agent: user_agent.map(|ua| {
+                ua.chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_USER_AGENT_CHARS)
+                    .collect()
+            }),
         }
     }
 }
@@ -107,7 +112,7 @@ impl AuditEvent {
         action: &str,
         entity_kind: &str,
         entity_id: Uuid,
-        summary: serde_json::Value,
+        summary: &serde_json::Value,
     ) -> Self {
         Self {
             id: AuditEventId::new(),
@@ -153,7 +158,6 @@ pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     let micros = at.timestamp_subsec_micros();
     at.with_nanosecond(micros * 1000).unwrap_or(at)
 }
-
 
 /// The chain hash of an event at `seq` after `previous`.
 pub fn chain_hash(previous: &str, seq: i64, event: &AuditEvent) -> String {
@@ -337,7 +341,7 @@ mod tests {
             "test.done",
             "test",
             Uuid::from_u128(u128::from(n)),
-            serde_json::json!({ "n": n }),
+            &serde_json::json!({ "n": n }),
         )
     }
 

@@ -15,10 +15,9 @@ use axum::http::{HeaderName, HeaderValue, header};
 use fieldproof_core::auth::Passwords;
 use fieldproof_core::config::Settings;
 use fieldproof_core::service::{accounts, audit};
-use fieldproof_core::web::PeerAddr;
-use tower::ServiceExt;
 use fieldproof_core::storage::ObjectStore;
 use fieldproof_core::store::Store;
+use fieldproof_core::web::PeerAddr;
 use fieldproof_core::{ApiError, App};
 use fieldproof_media_worker::Worker;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -26,6 +25,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -158,10 +158,12 @@ async fn accept_loop(
             },
         };
         let (stream, peer) = stream;
-        let service = TowerToHyperService::new(router.clone().map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(PeerAddr(peer));
-            req
-        }));
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(PeerAddr(peer));
+                req
+            },
+        ));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -62,16 +62,31 @@ async fn tampering_is_detected(server: &TestServer) {
 
     // An edited summary.
     let original = summary_at(server, 5).await;
-    sql(server, &[r#"UPDATE audit_events SET summary = '{"forged":true}' WHERE seq = 5"#.into()]).await;
+    sql(
+        server,
+        &[r#"UPDATE audit_events SET summary = '{"forged":true}' WHERE seq = 5"#.into()],
+    )
+    .await;
     assert_eq!(first_break(&verify(server).await), ("altered".into(), 5));
-    let restore = format!("UPDATE audit_events SET summary = '{}' WHERE seq = 5", original.replace('\'', "''"));
+    let restore = format!(
+        "UPDATE audit_events SET summary = '{}' WHERE seq = 5",
+        original.replace('\'', "''")
+    );
     sql(server, &[restore]).await;
     assert_eq!(verify(server).await["ok"], true);
 
     // An edited actor (someone else "did" it).
-    sql(server, &["UPDATE audit_events SET client_ip = '10.9.9.9' WHERE seq = 7".into()]).await;
+    sql(
+        server,
+        &["UPDATE audit_events SET client_ip = '10.9.9.9' WHERE seq = 7".into()],
+    )
+    .await;
     assert_eq!(first_break(&verify(server).await), ("altered".into(), 7));
-    sql(server, &["UPDATE audit_events SET client_ip = '127.0.0.1' WHERE seq = 7".into()]).await;
+    sql(
+        server,
+        &["UPDATE audit_events SET client_ip = '127.0.0.1' WHERE seq = 7".into()],
+    )
+    .await;
     assert_eq!(verify(server).await["ok"], true, "{}", verify(server).await);
 
     // Two events swapped.
@@ -129,7 +144,13 @@ async fn tampering_is_detected(server: &TestServer) {
     .await;
     let report = verify(server).await;
     assert_eq!(first_break(&report), ("truncated".into(), keep + 1));
-    assert!(report["first_break"]["detail"].as_str().unwrap().contains("cut off"), "{report}");
+    assert!(
+        report["first_break"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cut off"),
+        "{report}"
+    );
     // The API names it too, for an admin only.
     let r = w.admin.get("/api/v1/audit/verify").await;
     assert_eq!(r.json()["ok"], false, "{}", r.text());
@@ -153,7 +174,12 @@ async fn cli_verify(server: &TestServer) -> Value {
     .await
     .unwrap()
     .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -183,12 +209,17 @@ async fn logins_are_throttled_audited_and_deactivation_locks_out() {
         let anonymous = anonymous.clone();
         async move {
             anonymous
-                .post("/api/v1/auth/login", &json!({ "username": "agency-a", "password": password }))
+                .post(
+                    "/api/v1/auth/login",
+                    &json!({ "username": "agency-a", "password": password }),
+                )
                 .await
         }
     };
     for _ in 0..5 {
-        login("wrong-password").await.assert_problem(401, "bad_credentials");
+        login("wrong-password")
+            .await
+            .assert_problem(401, "bad_credentials");
     }
     // The fifth failure blocks the username: even the right password waits, with Retry-After.
     let r = login("agency-a-password").await;
@@ -198,12 +229,12 @@ async fn logins_are_throttled_audited_and_deactivation_locks_out() {
     assert_eq!(login("agency-a-password").await.status, 200);
     // Failed logins are in the trail with the name tried and where from.
     let failed: Vec<(String, Option<String>)> = match &server.app.store {
-        Store::Sqlite(pool) => sqlx::query_as(
-            "SELECT summary, client_ip FROM audit_events WHERE action = 'auth.login_failed'",
-        )
-        .fetch_all(pool)
-        .await
-        .unwrap(),
+        Store::Sqlite(pool) => {
+            sqlx::query_as("SELECT summary, client_ip FROM audit_events WHERE action = 'auth.login_failed'")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        }
         Store::Postgres(_) => unreachable!(),
     };
     assert_eq!(failed.len(), 6);
@@ -224,23 +255,43 @@ async fn logins_are_throttled_audited_and_deactivation_locks_out() {
     assert_eq!(w.a.inspector.get("/api/v1/auth/me").await.status, 200);
     let r = w
         .admin
-        .send(w.admin.request(reqwest::Method::POST, &format!("/api/v1/users/{id}/deactivate")))
+        .send(
+            w.admin
+                .request(reqwest::Method::POST, &format!("/api/v1/users/{id}/deactivate")),
+        )
         .await;
     assert_eq!(r.status, 204, "{}", r.text());
-    w.a.inspector.get("/api/v1/auth/me").await.assert_problem(401, "unauthenticated");
+    w.a.inspector
+        .get("/api/v1/auth/me")
+        .await
+        .assert_problem(401, "unauthenticated");
     anonymous
-        .post("/api/v1/auth/login", &json!({ "username": "insp-a", "password": "insp-a-password" }))
+        .post(
+            "/api/v1/auth/login",
+            &json!({ "username": "insp-a", "password": "insp-a-password" }),
+        )
         .await
         .assert_problem(401, "bad_credentials");
     // A deactivated organisation locks out all its users.
     let r = w
         .admin
-        .send(w.admin.request(reqwest::Method::POST, &format!("/api/v1/orgs/{}/deactivate", w.b.agency)))
+        .send(w.admin.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/orgs/{}/deactivate", w.b.agency),
+        ))
         .await;
     assert_eq!(r.status, 204, "{}", r.text());
-    w.b.agency_user.get("/api/v1/tasks").await.assert_problem(401, "unauthenticated");
+    w.b.agency_user
+        .get("/api/v1/tasks")
+        .await
+        .assert_problem(401, "unauthenticated");
     let orgs = w.admin.get("/api/v1/orgs").await.json();
-    let b = orgs.as_array().unwrap().iter().find(|o| o["id"] == w.b.agency.as_str()).unwrap();
+    let b = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == w.b.agency.as_str())
+        .unwrap();
     assert_eq!(b["active"], false);
     // A new user cannot join it, and a region code that does not exist is refused.
     let r = w
@@ -253,7 +304,10 @@ async fn logins_are_throttled_audited_and_deactivation_locks_out() {
     r.assert_problem(422, "validation_failed");
     let r = w
         .admin
-        .post("/api/v1/orgs", &json!({ "name": "x", "kind": "agency", "region_code": "139999" }))
+        .post(
+            "/api/v1/orgs",
+            &json!({ "name": "x", "kind": "agency", "region_code": "139999" }),
+        )
         .await;
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.json()["errors"][0]["field"], "region_code");

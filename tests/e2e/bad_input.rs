@@ -314,7 +314,9 @@ async fn authentication_and_roles_are_enforced() {
     r.assert_problem(400, "malformed_request");
 
     let other_agency = server.org(&admin, "Other agency", "agency").await;
-    let agency = server.user_in(&admin, "agency1", "agency", Some(&other_agency)).await;
+    let agency = server
+        .user_in(&admin, "agency1", "agency", Some(&other_agency))
+        .await;
     agency
         .post(
             "/api/v1/sites",

@@ -37,7 +37,9 @@ async fn repeated_record_put_is_idempotent_and_different_content_conflicts() {
         .assert_problem(409, "record_conflict");
     // Another group's inspector cannot see it, nor claim its id.
     let other_group = server.org(&admin, "Other group", "supervision").await;
-    let other = server.user_in(&admin, "inspector2", "inspector", Some(&other_group)).await;
+    let other = server
+        .user_in(&admin, "inspector2", "inspector", Some(&other_group))
+        .await;
     other.get(&path).await.assert_problem(404, "not_found");
     other.put(&path, &body).await.assert_problem(404, "not_found");
     assert_eq!(inspector.get(&path).await.json()["note"], "first visit");
@@ -71,7 +73,9 @@ async fn repeated_photo_put_is_idempotent_and_different_bytes_conflict() {
     );
     // Another group's record: 404 before a byte is stored.
     let other_group = server.org(&admin, "Other group", "supervision").await;
-    let stranger = server.user_in(&admin, "inspector2", "inspector", Some(&other_group)).await;
+    let stranger = server
+        .user_in(&admin, "inspector2", "inspector", Some(&other_group))
+        .await;
     let foreign = format!("/mobile/v1/records/{record_id}/photos/{}", uuid::Uuid::new_v4());
     stranger
         .put_bytes(&foreign, photo, "image/jpeg")

@@ -29,7 +29,10 @@ async fn all_pages(c: &Client, query: &str) -> Vec<Value> {
 }
 
 fn titles(items: &[Value]) -> Vec<String> {
-    items.iter().map(|t| t["title"].as_str().unwrap().to_owned()).collect()
+    items
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -59,27 +62,55 @@ async fn filters_orders_and_cursors() {
         )
         .await;
     assert_eq!(r.json()["status"], "issued");
-    sup.post(&format!("/api/v1/tasks/{}/cancel", ids[3]), &json!({ "reason": "停产" }))
-        .await;
+    sup.post(
+        &format!("/api/v1/tasks/{}/cancel", ids[3]),
+        &json!({ "reason": "停产" }),
+    )
+    .await;
 
-    assert_eq!(titles(&all_pages(sup, "sort=created").await), ["煤场 A", "脱硫 B", "煤场 C", "扬尘 D", "待计划 E"]);
-    assert_eq!(titles(&all_pages(sup, "sort=-created").await), ["待计划 E", "扬尘 D", "煤场 C", "脱硫 B", "煤场 A"]);
+    assert_eq!(
+        titles(&all_pages(sup, "sort=created").await),
+        ["煤场 A", "脱硫 B", "煤场 C", "扬尘 D", "待计划 E"]
+    );
+    assert_eq!(
+        titles(&all_pages(sup, "sort=-created").await),
+        ["待计划 E", "扬尘 D", "煤场 C", "脱硫 B", "煤场 A"]
+    );
     // Earliest open due date first; tasks without one (issued, cancelled) last, by creation.
-    assert_eq!(titles(&all_pages(sup, "sort=next_due").await), ["脱硫 B", "煤场 C", "煤场 A", "扬尘 D", "待计划 E"]);
-    assert_eq!(titles(&all_pages(sup, "q=%E7%85%A4%E5%9C%BA").await), ["煤场 A", "煤场 C"]);
+    assert_eq!(
+        titles(&all_pages(sup, "sort=next_due").await),
+        ["脱硫 B", "煤场 C", "煤场 A", "扬尘 D", "待计划 E"]
+    );
+    assert_eq!(
+        titles(&all_pages(sup, "q=%E7%85%A4%E5%9C%BA").await),
+        ["煤场 A", "煤场 C"]
+    );
     assert_eq!(titles(&all_pages(sup, "q=50%25").await), Vec::<String>::new());
     assert_eq!(titles(&all_pages(sup, "status=issued").await), ["待计划 E"]);
     assert_eq!(all_pages(sup, "region=130200").await.len(), 5);
     assert_eq!(all_pages(sup, "region=130000").await.len(), 5);
     assert_eq!(all_pages(sup, "region=110000").await.len(), 0);
-    assert_eq!(all_pages(sup, &format!("agency_id={}", w.b.agency)).await.len(), 0);
+    assert_eq!(
+        all_pages(sup, &format!("agency_id={}", w.b.agency)).await.len(),
+        0
+    );
 
     // Overdue: phase 1 of "脱硫 B" falls due; the item carries its overdue days and counts.
     if let fieldproof_core::store::Store::Sqlite(pool) = &server.app.store {
         let task = uuid::Uuid::parse_str(&ids[1]).unwrap();
         let past = now - Duration::hours(30);
-        sqlx::query("UPDATE phases SET due_at = $1 WHERE task_id = $2").bind(past).bind(task).execute(pool).await.unwrap();
-        sqlx::query("UPDATE tasks SET next_due_at = $1 WHERE id = $2").bind(past).bind(task).execute(pool).await.unwrap();
+        sqlx::query("UPDATE phases SET due_at = $1 WHERE task_id = $2")
+            .bind(past)
+            .bind(task)
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE tasks SET next_due_at = $1 WHERE id = $2")
+            .bind(past)
+            .bind(task)
+            .execute(pool)
+            .await
+            .unwrap();
     }
     let overdue = all_pages(sup, "overdue=true").await;
     assert_eq!(titles(&overdue), ["脱硫 B"]);

@@ -31,9 +31,15 @@ async fn lifecycle(server: &TestServer) {
     assert_eq!(status(sup, t).await, "issued");
 
     // Out of order: a plan before acknowledging, an approval with nothing to approve.
-    let r = agency.post(&format!("/api/v1/tasks/{t}/plans"), &world::plan_body(&[])).await;
+    let r = agency
+        .post(&format!("/api/v1/tasks/{t}/plans"), &world::plan_body(&[]))
+        .await;
     r.assert_problem(409, "invalid_transition");
-    assert!(r.json()["detail"].as_str().unwrap().contains("issued"), "{}", r.text());
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains("issued"),
+        "{}",
+        r.text()
+    );
     sup.post(&format!("/api/v1/tasks/{t}/plans/1/approve"), &json!({}))
         .await
         .assert_problem(404, "not_found");
@@ -41,7 +47,9 @@ async fn lifecycle(server: &TestServer) {
         .await
         .assert_problem(409, "invalid_transition");
 
-    let r = agency.post(&format!("/api/v1/tasks/{t}/acknowledge"), &json!({})).await;
+    let r = agency
+        .post(&format!("/api/v1/tasks/{t}/acknowledge"), &json!({}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["status"], "acknowledged");
     assert!(r.json()["acknowledged"]["at"].is_string());
@@ -52,7 +60,9 @@ async fn lifecycle(server: &TestServer) {
 
     // Version 1 with a document, rejected with a comment; version 2 approved.
     let doc = w.document(agency).await;
-    let r = agency.post(&format!("/api/v1/tasks/{t}/plans"), &world::plan_body(&[&doc])).await;
+    let r = agency
+        .post(&format!("/api/v1/tasks/{t}/plans"), &world::plan_body(&[&doc]))
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["version"], 1);
     assert_eq!(status(sup, t).await, "plan_submitted");
@@ -64,21 +74,36 @@ async fn lifecycle(server: &TestServer) {
         .await
         .assert_problem(422, "validation_failed");
     let r = sup
-        .post(&format!("/api/v1/tasks/{t}/plans/1/reject"), &json!({ "comment": "第一阶段时间过长" }))
+        .post(
+            &format!("/api/v1/tasks/{t}/plans/1/reject"),
+            &json!({ "comment": "第一阶段时间过长" }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["status"], "acknowledged");
-    let r = agency.post(&format!("/api/v1/tasks/{t}/plans"), &world::plan_body(&[&doc])).await;
+    let r = agency
+        .post(&format!("/api/v1/tasks/{t}/plans"), &world::plan_body(&[&doc]))
+        .await;
     assert_eq!(r.json()["version"], 2, "{}", r.text());
     sup.post(&format!("/api/v1/tasks/{t}/plans/1/approve"), &json!({}))
         .await
         .assert_problem(409, "invalid_transition");
-    let r = sup.post(&format!("/api/v1/tasks/{t}/plans/2/approve"), &json!({ "comment": "同意" })).await;
+    let r = sup
+        .post(
+            &format!("/api/v1/tasks/{t}/plans/2/approve"),
+            &json!({ "comment": "同意" }),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let phases = world::ids(&r.json());
     assert_eq!(phases.len(), 2);
     let plans = sup.get(&format!("/api/v1/tasks/{t}/plans")).await.json();
-    let states: Vec<_> = plans.as_array().unwrap().iter().map(|p| p["status"].clone()).collect();
+    let states: Vec<_> = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].clone())
+        .collect();
     assert_eq!(states, [json!("rejected"), json!("approved")]);
     assert_eq!(plans[0]["decision"]["comment"], "第一阶段时间过长");
     assert_eq!(status(sup, t).await, "in_progress");
@@ -107,14 +132,20 @@ async fn lifecycle(server: &TestServer) {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["review"]["status"], "returned");
-    sup.post(&format!("/api/v1/records/{first}/review"), &json!({ "decision": "accept" }))
-        .await
-        .assert_problem(409, "invalid_transition");
+    sup.post(
+        &format!("/api/v1/records/{first}/review"),
+        &json!({ "decision": "accept" }),
+    )
+    .await
+    .assert_problem(409, "invalid_transition");
     let page = sup.get(&format!("/api/v1/tasks/{t}")).await.json();
     assert_eq!(page["phases"][0]["status"], "returned");
     let second = w.report(&f, 0).await;
     let r = sup
-        .post(&format!("/api/v1/records/{second}/review"), &json!({ "decision": "accept" }))
+        .post(
+            &format!("/api/v1/records/{second}/review"),
+            &json!({ "decision": "accept" }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     // A report on an accepted phase is refused.
@@ -146,14 +177,19 @@ async fn lifecycle(server: &TestServer) {
         )
         .await
         .assert_problem(409, "extension_pending");
-    let r = sup.post(&format!("/api/v1/extensions/{ext}/grant"), &json!({})).await;
+    let r = sup
+        .post(&format!("/api/v1/extensions/{ext}/grant"), &json!({}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["previous_due_at"], old_due);
     let page = sup.get(&format!("/api/v1/tasks/{t}")).await.json();
     assert_ne!(page["phases"][1]["due_at"], old_due);
-    sup.post(&format!("/api/v1/extensions/{ext}/refuse"), &json!({ "comment": "x" }))
-        .await
-        .assert_problem(409, "invalid_transition");
+    sup.post(
+        &format!("/api/v1/extensions/{ext}/refuse"),
+        &json!({ "comment": "x" }),
+    )
+    .await
+    .assert_problem(409, "invalid_transition");
     let r = agency
         .post(
             &format!("/api/v1/phases/{}/extensions", phases[1]),
@@ -165,13 +201,19 @@ async fn lifecycle(server: &TestServer) {
         .await
         .assert_problem(422, "validation_failed");
     let r = sup
-        .post(&format!("/api/v1/extensions/{second_ext}/refuse"), &json!({ "comment": "不再延期" }))
+        .post(
+            &format!("/api/v1/extensions/{second_ext}/refuse"),
+            &json!({ "comment": "不再延期" }),
+        )
         .await;
     assert_eq!(r.json()["status"], "refused", "{}", r.text());
 
     // An urge, visible to the agency.
     let r = sup
-        .post(&format!("/api/v1/tasks/{t}/urges"), &json!({ "phase_id": phases[1], "message": "请尽快完成第二阶段" }))
+        .post(
+            &format!("/api/v1/tasks/{t}/urges"),
+            &json!({ "phase_id": phases[1], "message": "请尽快完成第二阶段" }),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let page = agency.get(&format!("/api/v1/tasks/{t}")).await.json();
@@ -179,8 +221,11 @@ async fn lifecycle(server: &TestServer) {
 
     // Phase 2 accepted: the task completes; an inspection finding reopens it with a new phase.
     let report = w.report(&f, 1).await;
-    sup.post(&format!("/api/v1/records/{report}/review"), &json!({ "decision": "accept" }))
-        .await;
+    sup.post(
+        &format!("/api/v1/records/{report}/review"),
+        &json!({ "decision": "accept" }),
+    )
+    .await;
     assert_eq!(status(sup, t).await, "completed");
     let finding = uuid::Uuid::new_v4();
     let r = w
@@ -207,13 +252,21 @@ async fn lifecycle(server: &TestServer) {
         ..f
     };
     let fix = w.report(&f, 2).await;
-    sup.post(&format!("/api/v1/records/{fix}/review"), &json!({ "decision": "accept" }))
-        .await;
+    sup.post(
+        &format!("/api/v1/records/{fix}/review"),
+        &json!({ "decision": "accept" }),
+    )
+    .await;
     assert_eq!(status(sup, t).await, "completed");
     sup.post(&format!("/api/v1/tasks/{t}/cancel"), &json!({ "reason": "x" }))
         .await
         .assert_problem(409, "invalid_transition");
-    let r = sup.post(&format!("/api/v1/tasks/{t}/close"), &json!({ "reason": "整改到位" })).await;
+    let r = sup
+        .post(
+            &format!("/api/v1/tasks/{t}/close"),
+            &json!({ "reason": "整改到位" }),
+        )
+        .await;
     assert_eq!(r.json()["status"], "closed", "{}", r.text());
     assert_eq!(r.json()["ended"]["reason"], "整改到位");
     sup.post(&format!("/api/v1/tasks/{t}/urges"), &json!({ "message": "x" }))
@@ -224,13 +277,32 @@ async fn lifecycle(server: &TestServer) {
     let history = sup.get(&format!("/api/v1/tasks/{t}/history")).await.json();
     let seen = actions(&history);
     for expected in [
-        "task.issued", "task.acknowledged", "plan.submitted", "plan.rejected", "plan.approved",
-        "record.created", "report.returned", "report.accepted", "extension.requested",
-        "extension.granted", "extension.refused", "task.urged", "task.completed", "task.closed",
+        "task.issued",
+        "task.acknowledged",
+        "plan.submitted",
+        "plan.rejected",
+        "plan.approved",
+        "record.created",
+        "report.returned",
+        "report.accepted",
+        "extension.requested",
+        "extension.granted",
+        "extension.refused",
+        "task.urged",
+        "task.completed",
+        "task.closed",
     ] {
-        assert!(seen.iter().any(|a| a == expected), "{expected} missing from {seen:?}");
+        assert!(
+            seen.iter().any(|a| a == expected),
+            "{expected} missing from {seen:?}"
+        );
     }
-    let closed = history.as_array().unwrap().iter().find(|e| e["action"] == "task.closed").unwrap();
+    let closed = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "task.closed")
+        .unwrap();
     assert_eq!(closed["actor_role"], "supervisor");
     assert_eq!(closed["actor_org_id"], w.a.group.as_str());
     assert_eq!(closed["client_ip"], "127.0.0.1");
@@ -263,17 +335,26 @@ async fn cancelling_is_allowed_until_completion_and_ends_everything() {
     let w = World::new(&server).await;
     let f = w.extension_requested().await;
     let sup = &w.a.supervisor;
-    sup.post(&format!("/api/v1/tasks/{}/cancel", f.task), &json!({ "reason": "" }))
-        .await
-        .assert_problem(422, "validation_failed");
+    sup.post(
+        &format!("/api/v1/tasks/{}/cancel", f.task),
+        &json!({ "reason": "" }),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
     let r = sup
-        .post(&format!("/api/v1/tasks/{}/cancel", f.task), &json!({ "reason": "企业已关停" }))
+        .post(
+            &format!("/api/v1/tasks/{}/cancel", f.task),
+            &json!({ "reason": "企业已关停" }),
+        )
         .await;
     assert_eq!(r.json()["status"], "cancelled", "{}", r.text());
     // The pending extension can no longer be granted, nor reports filed.
-    sup.post(&format!("/api/v1/extensions/{}/grant", f.extension.unwrap()), &json!({}))
-        .await
-        .assert_problem(409, "invalid_transition");
+    sup.post(
+        &format!("/api/v1/extensions/{}/grant", f.extension.unwrap()),
+        &json!({}),
+    )
+    .await
+    .assert_problem(409, "invalid_transition");
     let r = w
         .a
         .agency_user
@@ -319,8 +400,16 @@ async fn bad_plans_reports_and_documents_are_refused_and_leave_nothing_behind() 
     assert_eq!(r.json()["errors"][0]["field"], "document_ids[0]", "{}", r.text());
     // A 10 MB comment is refused at the door.
     let huge = json!({ "background": "x".repeat(10 * 1024 * 1024), "phases": [] });
-    agency.post(&plans, &huge).await.assert_problem(413, "payload_too_large");
-    let r = agency.post(&plans, &json!({ "background": "x".repeat(10_001), "phases": world::plan_body(&[])["phases"] })).await;
+    agency
+        .post(&plans, &huge)
+        .await
+        .assert_problem(413, "payload_too_large");
+    let r = agency
+        .post(
+            &plans,
+            &json!({ "background": "x".repeat(10_001), "phases": world::plan_body(&[])["phases"] }),
+        )
+        .await;
     assert_eq!(r.json()["errors"][0]["field"], "background", "{}", r.text());
     // Nothing was stored and the task did not move.
     assert_eq!(agency.get(&plans).await.json().as_array().unwrap().len(), 0);
@@ -335,14 +424,26 @@ async fn bad_plans_reports_and_documents_are_refused_and_leave_nothing_behind() 
             .header("content-type", ct)
             .body(body)
     };
-    let r = agency.send(upload(b"<html><script>alert(1)</script></html>", "application/pdf")).await;
+    let r = agency
+        .send(upload(
+            b"<html><script>alert(1)</script></html>",
+            "application/pdf",
+        ))
+        .await;
     r.assert_problem(415, "unsupported_type");
-    assert!(r.json()["detail"].as_str().unwrap().contains("PDF"), "{}", r.text());
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains("PDF"),
+        "{}",
+        r.text()
+    );
     agency
         .send(upload(b"MZ\x90\x00", "application/x-msdownload"))
         .await
         .assert_problem(415, "unsupported_type");
-    agency.send(upload(b"", "application/pdf")).await.assert_problem(422, "empty_file");
+    agency
+        .send(upload(b"", "application/pdf"))
+        .await
+        .assert_problem(422, "empty_file");
 
     // A report on a phase of another agency's task: that task does not exist for this agency.
     let other = w.issue(1).await;
@@ -373,15 +474,21 @@ async fn an_extension_after_the_due_date_is_refused() {
             .await
             .unwrap();
     }
-    let r = w
-        .a
-        .agency_user
-        .post(
-            &format!("/api/v1/phases/{}/extensions", f.phases[0]),
-            &json!({ "reason": "晚了", "proposed_due_at": Utc::now() + Duration::days(3) }),
-        )
-        .await;
+    let r =
+        w.a.agency_user
+            .post(
+                &format!("/api/v1/phases/{}/extensions", f.phases[0]),
+                &json!({ "reason": "晚了", "proposed_due_at": Utc::now() + Duration::days(3) }),
+            )
+            .await;
     r.assert_problem(409, "invalid_transition");
-    assert!(r.json()["detail"].as_str().unwrap().contains("before the due date"), "{}", r.text());
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("before the due date"),
+        "{}",
+        r.text()
+    );
     server.stop().await;
 }

@@ -34,7 +34,10 @@ impl NewExtension {
         let mut e = ValidationError::default();
         check_text(&mut e, "reason", &self.reason, MAX_TEXT_CHARS);
         if self.proposed_due_at <= current_due {
-            e.add("proposed_due_at", "must be later than the phase's current due date");
+            e.add(
+                "proposed_due_at",
+                "must be later than the phase's current due date",
+            );
         }
         e.into_result()
     }

@@ -13,8 +13,8 @@ pub mod urge;
 pub mod user;
 pub mod validation;
 
-pub use evidence::{ExifSummary, GpsFix, PhotoAnalysis, PhotoStatus, Reason, Verdict, Verification};
 pub use document::Document;
+pub use evidence::{ExifSummary, GpsFix, PhotoAnalysis, PhotoStatus, Reason, Verdict, Verification};
 pub use extension::{Extension, ExtensionStatus, NewExtension};
 pub use org::{Contact, NewOrg, Org, OrgKind};
 pub use plan::{Decision, NewPlan, Plan, PlanStatus};

@@ -148,7 +148,10 @@ mod tests {
 
     #[test]
     fn mobiles_are_normalised_and_landlines_refused() {
-        assert_eq!(normalise_mobile("+86 138-0013-8000").as_deref(), Some("13800138000"));
+        assert_eq!(
+            normalise_mobile("+86 138-0013-8000").as_deref(),
+            Some("13800138000")
+        );
         assert_eq!(normalise_mobile("12800138000"), None);
         assert_eq!(normalise_mobile("0315-2345678"), None);
         assert_eq!(normalise_mobile("1380013800０"), None);

@@ -51,7 +51,10 @@ impl NewPlan {
 /// Checks a list of attached document ids: not too many, no repeats.
 pub fn check_document_list(e: &mut ValidationError, ids: &[DocumentId]) {
     if ids.len() > MAX_DOCUMENTS {
-        e.add("document_ids", format!("must hold at most {MAX_DOCUMENTS} documents"));
+        e.add(
+            "document_ids",
+            format!("must hold at most {MAX_DOCUMENTS} documents"),
+        );
     }
     let mut seen = std::collections::HashSet::new();
     if !ids.iter().all(|id| seen.insert(id)) {

@@ -150,10 +150,9 @@ impl TaskStatus {
             (S::InProgress | S::Completed, A::AddPhase) => S::InProgress,
             (S::Completed, A::Close) => S::Closed,
             (S::Issued | S::Acknowledged | S::PlanSubmitted | S::InProgress, A::Cancel) => S::Cancelled,
-            (
-                S::InProgress,
-                A::SubmitReport | A::ReviewReport | A::RequestExtension | A::DecideExtension,
-            ) => S::InProgress,
+            (S::InProgress, A::SubmitReport | A::ReviewReport | A::RequestExtension | A::DecideExtension) => {
+                S::InProgress
+            }
             (s, A::Urge) if !s.is_final() && s != S::Completed => s,
             (s, A::FileInspection) if !s.is_final() => s,
             (from, action) => {
@@ -527,6 +526,10 @@ mod tests {
         );
         let late = phase(now - Duration::minutes(1), PhaseStatus::Open).may_extend(now);
         assert_eq!(late.map_err(|e| e.state), Err("overdue"));
-        assert!(phase(now + Duration::days(1), PhaseStatus::Open).may_extend(now).is_ok());
+        assert!(
+            phase(now + Duration::days(1), PhaseStatus::Open)
+                .may_extend(now)
+                .is_ok()
+        );
     }
 }

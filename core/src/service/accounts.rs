@@ -73,14 +73,18 @@ pub async fn login(
         }
     };
     let Some((user, _)) = found.filter(|_| ok) else {
-        let reason = if blocked.is_some() { "throttled" } else { "bad_credentials" };
+        let reason = if blocked.is_some() {
+            "throttled"
+        } else {
+            "bad_credentials"
+        };
         let event = AuditEvent::new(
             now,
             &Actor::anonymous(client),
             "auth.login_failed",
             "user",
             Uuid::nil(),
-            serde_json::json!({ "username": username.chars().take(64).collect::<String>(), "reason": reason }),
+            &serde_json::json!({ "username": username.chars().take(64).collect::<String>(), "reason": reason }),
         );
         app.store.append_audit(&event).await?;
         if let Some(until) = blocked {
@@ -204,7 +208,15 @@ pub async fn ensure_admin(app: &App) -> Result<Option<(String, bool)>, ApiError>
     let hash = app.passwords.hash(&password).await?;
     match app
         .store
-        .create_user("admin", "Administrator", Role::Admin, None, &hash, &Actor::system(), Utc::now())
+        .create_user(
+            "admin",
+            "Administrator",
+            Role::Admin,
+            None,
+            &hash,
+            &Actor::system(),
+            Utc::now(),
+        )
         .await
     {
         Ok(_) => Ok(Some((password, generated))),

@@ -100,7 +100,7 @@ pub async fn verify_as(app: &App, caller: &Caller) -> Result<Verification, ApiEr
         "audit.verified",
         "audit",
         uuid::Uuid::nil(),
-        serde_json::json!({ "ok": report.chain.ok, "checked": report.chain.checked }),
+        &serde_json::json!({ "ok": report.chain.ok, "checked": report.chain.checked }),
     );
     app.store.append_audit(&event).await?;
     Ok(report)

@@ -19,7 +19,11 @@ const PROBE_BYTES: u64 = 64 * 1024;
 
 /// Where a document's bytes live: by content, like photo originals.
 pub fn document_key(sha256_hex: &str) -> String {
-    format!("documents/{}/{}/{sha256_hex}", &sha256_hex[..2], &sha256_hex[2..4])
+    format!(
+        "documents/{}/{}/{sha256_hex}",
+        &sha256_hex[..2],
+        &sha256_hex[2..4]
+    )
 }
 
 /// Stores an uploaded document after checking its bytes are the claimed kind (agency staff
@@ -39,7 +43,9 @@ pub async fn upload(
     let kind = probe(&staged, claimed_type).await?;
     let key = document_key(&staged.sha256);
     let content_type = kind.media_type();
-    app.objects.put_file_once(&key, staged.path(), content_type).await?;
+    app.objects
+        .put_file_once(&key, staged.path(), content_type)
+        .await?;
     let doc = Document {
         id: DocumentId::new(),
         sha256: staged.sha256.clone(),
@@ -62,7 +68,9 @@ async fn probe(staged: &StagedUpload, claimed: &str) -> Result<docinfo::DocKind,
     let mut head = vec![0; usize::try_from(len.min(PROBE_BYTES)).unwrap_or(0)];
     file.read_exact(&mut head).await.map_err(io)?;
     let tail_len = len.min(PROBE_BYTES);
-    file.seek(std::io::SeekFrom::Start(len - tail_len)).await.map_err(io)?;
+    file.seek(std::io::SeekFrom::Start(len - tail_len))
+        .await
+        .map_err(io)?;
     let mut tail = vec![0; usize::try_from(tail_len).unwrap_or(0)];
     file.read_exact(&mut tail).await.map_err(io)?;
     Ok(docinfo::check(claimed, &head, &tail, len)?)
@@ -86,7 +94,11 @@ pub async fn check_attachable(app: &App, caller: &Caller, ids: &[DocumentId]) ->
 /// A document the caller may see: their organisation's upload, or attached to a task they
 /// may see.
 pub async fn find(app: &App, caller: &Caller, id: DocumentId) -> Result<Document, ApiError> {
-    let doc = app.store.find_document(id).await?.ok_or(ApiError::NotFound("document"))?;
+    let doc = app
+        .store
+        .find_document(id)
+        .await?
+        .ok_or(ApiError::NotFound("document"))?;
     if doc.uploaded_by == caller.user.id || (doc.org_id.is_some() && doc.org_id == caller.user.org_id) {
         return Ok(doc);
     }
@@ -115,7 +127,7 @@ pub async fn open(app: &App, caller: &Caller, doc: &Document) -> Result<ObjectBo
         "document.downloaded",
         "document",
         doc.id.0,
-        serde_json::json!({ "file_name": doc.file_name }),
+        &serde_json::json!({ "file_name": doc.file_name }),
     );
     app.store.append_audit(&event).await?;
     Ok(body)

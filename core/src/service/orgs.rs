@@ -14,7 +14,14 @@ pub async fn create_org(app: &App, caller: &Caller, new: NewOrg) -> Result<Org, 
     super::require_admin(&caller.user)?;
     let (region, contacts) = new.validate()?;
     app.store
-        .create_org(&new.name, new.kind, region, &contacts, &caller.actor(), Utc::now())
+        .create_org(
+            &new.name,
+            new.kind,
+            region,
+            &contacts,
+            &caller.actor(),
+            Utc::now(),
+        )
         .await
         .map_err(|e| match e {
             StoreError::Duplicate(_) => ApiError::Conflict {
@@ -40,7 +47,10 @@ pub async fn list_orgs(app: &App, caller: &Caller) -> Result<Vec<Org>, ApiError>
 /// Deactivates an organisation: its users can no longer sign in and their tokens stop working.
 pub async fn deactivate_org(app: &App, caller: &Caller, id: OrgId) -> Result<(), ApiError> {
     super::require_admin(&caller.user)?;
-    app.store.find_org(id).await?.ok_or(ApiError::NotFound("organisation"))?;
+    app.store
+        .find_org(id)
+        .await?
+        .ok_or(ApiError::NotFound("organisation"))?;
     app.store.deactivate_org(id, &caller.actor(), Utc::now()).await?;
     Ok(())
 }

@@ -170,7 +170,7 @@ pub async fn open(
             "photo.original_viewed",
             "photo",
             photo.id.0,
-            serde_json::json!({ "record_id": record.id, "sha256": photo.sha256 }),
+            &serde_json::json!({ "record_id": record.id, "sha256": photo.sha256 }),
         )
         .on_task(record.task_id);
         app.store.append_audit(&event).await?;

@@ -98,7 +98,11 @@ fn settle(caller: &Caller, new: &NewRecord, existing: Record) -> Result<Put, Api
 }
 
 /// A record the caller may see, with its photos.
-pub async fn find_record(app: &App, caller: &Caller, id: RecordId) -> Result<(Record, Vec<PhotoRow>), ApiError> {
+pub async fn find_record(
+    app: &App,
+    caller: &Caller,
+    id: RecordId,
+) -> Result<(Record, Vec<PhotoRow>), ApiError> {
     let record = visible_record(app, caller, id).await?;
     let photos = app.store.list_photos(id).await?;
     Ok((record, photos))
@@ -106,7 +110,11 @@ pub async fn find_record(app: &App, caller: &Caller, id: RecordId) -> Result<(Re
 
 /// A record the caller may see (anyone who may see its task), or 404.
 pub async fn visible_record(app: &App, caller: &Caller, id: RecordId) -> Result<Record, ApiError> {
-    let record = app.store.find_record(id).await?.ok_or(ApiError::NotFound("record"))?;
+    let record = app
+        .store
+        .find_record(id)
+        .await?
+        .ok_or(ApiError::NotFound("record"))?;
     visible_task(app, &caller.user, record.task_id)
         .await
         .map_err(|_| ApiError::NotFound("record"))?;
@@ -149,7 +157,11 @@ pub async fn review(
     }
     let task = visible_task(app, &caller.user, record.task_id).await?;
     require_state(&task, TaskAction::ReviewReport)?;
-    let phase = app.store.find_phase(phase_id).await?.ok_or(ApiError::NotFound("phase"))?;
+    let phase = app
+        .store
+        .find_phase(phase_id)
+        .await?
+        .ok_or(ApiError::NotFound("phase"))?;
     if phase.status == PhaseStatus::Accepted {
         return Err(InvalidTransition {
             hint: "; another report of this phase was accepted",
@@ -159,10 +171,22 @@ pub async fn review(
     }
     match app
         .store
-        .review_record(&record, &phase, decision, comment.as_deref(), new_due_at, &caller.actor(), now)
+        .review_record(
+            &record,
+            &phase,
+            decision,
+            comment.as_deref(),
+            new_due_at,
+            &caller.actor(),
+            now,
+        )
         .await?
     {
-        ReviewOutcome::Decided { .. } => app.store.find_record(id).await?.ok_or(ApiError::NotFound("record")),
+        ReviewOutcome::Decided { .. } => app
+            .store
+            .find_record(id)
+            .await?
+            .ok_or(ApiError::NotFound("record")),
         ReviewOutcome::StateChanged => Err(lost_race(app, record.task_id, TaskAction::ReviewReport).await),
     }
 }

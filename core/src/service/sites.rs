@@ -10,7 +10,11 @@ use crate::ids::SiteId;
 
 /// Creates a site, converting its location to WGS-84 (supervisors and admins).
 pub async fn create_site(app: &App, caller: &Caller, new: NewSite) -> Result<Site, ApiError> {
-    super::require_role(&caller.user, SUPERVISING, "only supervisors and admins enter sites")?;
+    super::require_role(
+        &caller.user,
+        SUPERVISING,
+        "only supervisors and admins enter sites",
+    )?;
     let default_tz = app
         .settings
         .default_timezone()

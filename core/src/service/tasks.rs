@@ -34,10 +34,9 @@ pub struct TaskView {
 /// `in_progress`; without, `issued`, and the agency plans it.
 pub async fn create_task(app: &App, caller: &Caller, new: NewTask) -> Result<(Task, Vec<Phase>), ApiError> {
     super::require_role(&caller.user, &[Role::Supervisor], "only supervisors issue tasks")?;
-    let group_id = caller
-        .user
-        .org_id
-        .ok_or(ApiError::Forbidden("a supervisor without a group cannot issue tasks"))?;
+    let group_id = caller.user.org_id.ok_or(ApiError::Forbidden(
+        "a supervisor without a group cannot issue tasks",
+    ))?;
     let now = Utc::now();
     new.validate(now)?;
     let mut errors = ValidationError::default();
@@ -97,14 +96,19 @@ pub async fn task_view(app: &App, caller: &Caller, id: TaskId) -> Result<TaskVie
 pub const MAX_PAGE: i64 = 200;
 
 /// A page of the tasks the caller may see.
-pub async fn list_tasks(app: &App, caller: &Caller, filter: TaskFilter) -> Result<Vec<TaskSummary>, ApiError> {
+pub async fn list_tasks(
+    app: &App,
+    caller: &Caller,
+    filter: TaskFilter,
+) -> Result<Vec<TaskSummary>, ApiError> {
     if !(1..=MAX_PAGE).contains(&filter.limit) {
         return Err(ValidationError::single("limit", format!("must be between 1 and {MAX_PAGE}")).into());
     }
     if filter.text.as_ref().is_some_and(|t| t.chars().count() > 100) {
         return Err(ValidationError::single("q", "must be at most 100 characters").into());
     }
-    let scope = super::scope_of(&caller.user).ok_or(ApiError::Forbidden("the account has no organisation"))?;
+    let scope =
+        super::scope_of(&caller.user).ok_or(ApiError::Forbidden("the account has no organisation"))?;
     Ok(app.store.list_tasks(scope, &filter, Utc::now()).await?)
 }
 

@@ -21,9 +21,20 @@ pub async fn acknowledge(app: &App, caller: &Caller, id: TaskId) -> Result<(), A
     let task = visible_task(app, &caller.user, id).await?;
     require_state(&task, TaskAction::Acknowledge)?;
     let now = Utc::now();
-    let event = AuditEvent::new(now, &caller.actor(), "task.acknowledged", "task", id.0, serde_json::json!({}))
-        .on_task(id);
-    if app.store.acknowledge_task(id, caller.user.id, &event, now).await? {
+    let event = AuditEvent::new(
+        now,
+        &caller.actor(),
+        "task.acknowledged",
+        "task",
+        id.0,
+        &serde_json::json!({}),
+    )
+    .on_task(id);
+    if app
+        .store
+        .acknowledge_task(id, caller.user.id, &event, now)
+        .await?
+    {
         Ok(())
     } else {
         Err(lost_race(app, id, TaskAction::Acknowledge).await)
@@ -89,7 +100,11 @@ pub async fn decide_plan(
     let now = Utc::now();
     let actor = caller.actor();
     let outcome = match &decision {
-        PlanDecision::Approve(comment) => app.store.approve_plan(&plan, comment.as_deref(), &actor, now).await?,
+        PlanDecision::Approve(comment) => {
+            app.store
+                .approve_plan(&plan, comment.as_deref(), &actor, now)
+                .await?
+        }
         PlanDecision::Reject(comment) => app
             .store
             .reject_plan(&plan, comment, &actor, now)
@@ -104,7 +119,11 @@ pub async fn decide_plan(
 
 /// The phase with its task, if the caller may see the task.
 async fn visible_phase(app: &App, caller: &Caller, id: PhaseId) -> Result<Phase, ApiError> {
-    let phase = app.store.find_phase(id).await?.ok_or(ApiError::NotFound("phase"))?;
+    let phase = app
+        .store
+        .find_phase(id)
+        .await?
+        .ok_or(ApiError::NotFound("phase"))?;
     visible_task(app, &caller.user, phase.task_id)
         .await
         .map_err(|_| ApiError::NotFound("phase"))?;
@@ -125,7 +144,11 @@ pub async fn request_extension(
     let now = Utc::now();
     phase.may_extend(now)?;
     new.validate(phase.due_at)?;
-    match app.store.request_extension(&phase, &new, &caller.actor(), now).await {
+    match app
+        .store
+        .request_extension(&phase, &new, &caller.actor(), now)
+        .await
+    {
         Ok(ExtensionOutcome::Requested(ext)) => Ok(ext),
         Ok(ExtensionOutcome::StateChanged) => {
             let phase = visible_phase(app, caller, phase_id).await?;
@@ -149,7 +172,11 @@ pub async fn decide_extension(
     comment: Option<String>,
 ) -> Result<Extension, ApiError> {
     require_role(&caller.user, SUPERVISING, "only supervisors decide on extensions")?;
-    let ext = app.store.find_extension(id).await?.ok_or(ApiError::NotFound("extension"))?;
+    let ext = app
+        .store
+        .find_extension(id)
+        .await?
+        .ok_or(ApiError::NotFound("extension"))?;
     let task = visible_task(app, &caller.user, ext.task_id)
         .await
         .map_err(|_| ApiError::NotFound("extension"))?;
@@ -166,7 +193,10 @@ pub async fn decide_extension(
         .decide_extension(&ext, grant, comment.as_deref(), &caller.actor(), Utc::now())
         .await?
     {
-        app.store.find_extension(id).await?.ok_or(ApiError::NotFound("extension"))
+        app.store
+            .find_extension(id)
+            .await?
+            .ok_or(ApiError::NotFound("extension"))
     } else {
         Err(lost_race(app, ext.task_id, TaskAction::DecideExtension).await)
     }
@@ -202,8 +232,18 @@ pub async fn urge(
 }
 
 /// Closes a completed task, or cancels an unfinished one, with a reason.
-pub async fn end_task(app: &App, caller: &Caller, id: TaskId, kind: EndKind, reason: &str) -> Result<(), ApiError> {
-    require_role(&caller.user, SUPERVISING, "only supervisors close or cancel tasks")?;
+pub async fn end_task(
+    app: &App,
+    caller: &Caller,
+    id: TaskId,
+    kind: EndKind,
+    reason: &str,
+) -> Result<(), ApiError> {
+    require_role(
+        &caller.user,
+        SUPERVISING,
+        "only supervisors close or cancel tasks",
+    )?;
     let task = visible_task(app, &caller.user, id).await?;
     check_comment("reason", reason)?;
     let action = match kind {
@@ -216,15 +256,19 @@ pub async fn end_task(app: &App, caller: &Caller, id: TaskId, kind: EndKind, rea
     let event = AuditEvent::new(
         now,
         &caller.actor(),
-        if to == TaskStatus::Closed { "task.closed" } else { "task.cancelled" },
+        if to == TaskStatus::Closed {
+            "task.closed"
+        } else {
+            "task.cancelled"
+        },
         "task",
         id.0,
-        serde_json::json!({ "from": task.status.as_str(), "reason": reason }),
+        &serde_json::json!({ "from": task.status.as_str(), "reason": reason }),
     )
     .on_task(id);
     if app
         .store
-        .end_task(id, task.status, kind, caller.user.id, reason, &event, now)
+        .end_task(id, task.status, kind, reason, &event, now)
         .await?
     {
         Ok(())

@@ -191,9 +191,7 @@ impl Store {
 
     /// Sealed events after position `after`, in chain order, at most `limit`.
     pub async fn sealed_events(&self, after: i64, limit: i64) -> StoreResult<Vec<SealedEvent>> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
-        );
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
         let rows: Vec<EventRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(after).bind(limit).fetch_all(pool).await?
         });
@@ -219,7 +217,8 @@ impl Store {
 
     /// A task's trail, oldest first.
     pub async fn task_history(&self, task: TaskId, limit: i64) -> StoreResult<Vec<ListedEvent>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE task_id = $1 ORDER BY at, id LIMIT $2");
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE task_id = $1 ORDER BY at, id LIMIT $2");
         let rows: Vec<EventRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(task).bind(limit).fetch_all(pool).await?
         });

@@ -48,7 +48,7 @@ impl Store {
             "document.uploaded",
             "document",
             doc.id.0,
-            serde_json::json!({
+            &serde_json::json!({
                 "file_name": doc.file_name, "content_type": doc.content_type,
                 "sha256": doc.sha256, "size_bytes": doc.size_bytes,
             }),

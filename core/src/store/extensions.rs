@@ -89,7 +89,7 @@ impl Store {
             "extension.requested",
             "extension",
             ext.id.0,
-            serde_json::json!({
+            &serde_json::json!({
                 "phase_id": phase.id, "reason": ext.reason,
                 "proposed_due_at": ext.proposed_due_at, "current_due_at": phase.due_at,
             }),
@@ -136,7 +136,9 @@ impl Store {
 
     /// A task's extension requests, oldest first.
     pub async fn list_extensions(&self, task: TaskId) -> StoreResult<Vec<Extension>> {
-        let sql = format!("SELECT {EXTENSION_COLUMNS} FROM extensions WHERE task_id = $1 ORDER BY requested_at, id");
+        let sql = format!(
+            "SELECT {EXTENSION_COLUMNS} FROM extensions WHERE task_id = $1 ORDER BY requested_at, id"
+        );
         let rows: Vec<ExtensionRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(task).fetch_all(pool).await?
         });
@@ -153,14 +155,22 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let status = if grant { ExtensionStatus::Granted } else { ExtensionStatus::Refused };
+        let status = if grant {
+            ExtensionStatus::Granted
+        } else {
+            ExtensionStatus::Refused
+        };
         let event = AuditEvent::new(
             now,
             actor,
-            if grant { "extension.granted" } else { "extension.refused" },
+            if grant {
+                "extension.granted"
+            } else {
+                "extension.refused"
+            },
             "extension",
             ext.id.0,
-            serde_json::json!({
+            &serde_json::json!({
                 "phase_id": ext.phase_id, "comment": comment,
                 "previous_due_at": ext.previous_due_at, "proposed_due_at": ext.proposed_due_at,
             }),

@@ -26,8 +26,10 @@ impl OrgRow {
         Ok(Org {
             id: self.id,
             kind: OrgKind::parse(&self.kind).ok_or_else(|| corrupt("org kind", &self.kind))?,
-            region: RegionCode::parse(&self.region_code).map_err(|_| corrupt("region code", &self.region_code))?,
-            contacts: serde_json::from_str(&self.contacts).map_err(|_| corrupt("contacts", &self.contacts))?,
+            region: RegionCode::parse(&self.region_code)
+                .map_err(|_| corrupt("region code", &self.region_code))?,
+            contacts: serde_json::from_str(&self.contacts)
+                .map_err(|_| corrupt("contacts", &self.contacts))?,
             name: self.name,
             active: self.active,
             created_at: self.created_at,
@@ -63,7 +65,7 @@ impl Store {
             "org.created",
             "org",
             org.id.0,
-            serde_json::json!({ "name": org.name, "kind": kind.as_str(), "region_code": region.as_str() }),
+            &serde_json::json!({ "name": org.name, "kind": kind.as_str(), "region_code": region.as_str() }),
         );
         in_tx!(self, tx => {
             sqlx::query(
@@ -105,7 +107,7 @@ impl Store {
     /// Deactivates an organisation; its users can no longer sign in and their tokens stop
     /// working. `false` when it was already inactive.
     pub async fn deactivate_org(&self, id: OrgId, actor: &Actor, now: DateTime<Utc>) -> StoreResult<bool> {
-        let event = AuditEvent::new(now, actor, "org.deactivated", "org", id.0, serde_json::json!({}));
+        let event = AuditEvent::new(now, actor, "org.deactivated", "org", id.0, &serde_json::json!({}));
         Ok(in_tx!(self, tx => {
             let done = sqlx::query("UPDATE orgs SET active = FALSE, deactivated_at = $1 WHERE id = $2 AND active = TRUE")
                 .bind(now)

@@ -127,7 +127,7 @@ impl Store {
             "photo.received",
             "photo",
             new.id.0,
-            serde_json::json!({ "record_id": new.record_id, "sha256": new.sha256, "size_bytes": new.size_bytes }),
+            &serde_json::json!({ "record_id": new.record_id, "sha256": new.sha256, "size_bytes": new.size_bytes }),
         )
         .on_task(task);
         let inserted = in_tx!(self, tx => {
@@ -304,7 +304,7 @@ impl Store {
             "photo.verified",
             "photo",
             photo.0,
-            serde_json::json!({
+            &serde_json::json!({
                 "verdict": analysis.verification.verdict.as_str(),
                 "reasons": analysis.verification.reasons.len(),
             }),
@@ -372,7 +372,7 @@ impl Store {
             },
             "photo",
             photo.0,
-            serde_json::json!({ "error": error }),
+            &serde_json::json!({ "error": error }),
         );
         let done = in_tx!(self, tx => {
             let done = sqlx::query(

@@ -117,7 +117,7 @@ impl Store {
                 "plan.submitted",
                 "plan",
                 id.0,
-                serde_json::json!({ "version": version, "phases": new.phases.len(), "documents": new.document_ids }),
+                &serde_json::json!({ "version": version, "phases": new.phases.len(), "documents": new.document_ids }),
             )
             .on_task(task);
             audit::insert(&event).execute(&mut *tx).await?;
@@ -203,7 +203,7 @@ impl Store {
                 "plan.approved",
                 "plan",
                 plan.id.0,
-                serde_json::json!({ "version": plan.version, "comment": comment, "phases": phases.len() }),
+                &serde_json::json!({ "version": plan.version, "comment": comment, "phases": phases.len() }),
             )
             .on_task(task);
             audit::insert(&event).execute(&mut *tx).await?;
@@ -213,7 +213,13 @@ impl Store {
 
     /// Rejects a submitted plan with a comment: the task goes back to the agency
     /// (`acknowledged`) for a new version. `false` when the plan or task had moved on.
-    pub async fn reject_plan(&self, plan: &Plan, comment: &str, actor: &Actor, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn reject_plan(
+        &self,
+        plan: &Plan,
+        comment: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let task = plan.task_id;
         Ok(in_tx!(self, tx => {
             let decided = sqlx::query(
@@ -244,7 +250,7 @@ impl Store {
                 "plan.rejected",
                 "plan",
                 plan.id.0,
-                serde_json::json!({ "version": plan.version, "comment": comment }),
+                &serde_json::json!({ "version": plan.version, "comment": comment }),
             )
             .on_task(task);
             audit::insert(&event).execute(&mut *tx).await?;

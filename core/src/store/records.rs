@@ -43,7 +43,12 @@ impl Store {
     /// Stores a record under the phone's id, or reports how it relates to the one stored. A
     /// phase report marks its phase `submitted`; an inspection's findings that require a new
     /// phase add it (reopening a completed task).
-    pub async fn put_record(&self, new: &NewRecord, actor: &Actor, now: DateTime<Utc>) -> StoreResult<RecordOutcome> {
+    pub async fn put_record(
+        &self,
+        new: &NewRecord,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RecordOutcome> {
         let by = actor
             .user_id
             .ok_or_else(|| StoreError::Corrupt("a record needs an author".into()))?;
@@ -53,7 +58,7 @@ impl Store {
             "record.created",
             "record",
             new.id.0,
-            serde_json::json!({
+            &serde_json::json!({
                 "phase_id": new.phase_id, "kind": new.kind.as_str(),
                 "findings": new.findings.len(), "documents": new.document_ids,
             }),
@@ -63,8 +68,8 @@ impl Store {
             .then(|| serde_json::to_string(&new.findings))
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("findings: {e}")))?;
-        let document_ids =
-            serde_json::to_string(&new.document_ids).map_err(|e| StoreError::Corrupt(format!("documents: {e}")))?;
+        let document_ids = serde_json::to_string(&new.document_ids)
+            .map_err(|e| StoreError::Corrupt(format!("documents: {e}")))?;
         let review_status = (new.kind == RecordKind::Rectification).then_some("pending");
         let required: Vec<_> = new.required_phases().cloned().collect();
         let fix = new.device_location;
@@ -159,7 +164,9 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("record vanished after insert".into()))?;
         Ok(match outcome {
             Some(added) => RecordOutcome::Created(stored, added),
-            None if stored.created_by == by && new.same_content_as(&stored) => RecordOutcome::Unchanged(stored),
+            None if stored.created_by == by && new.same_content_as(&stored) => {
+                RecordOutcome::Unchanged(stored)
+            }
             None => RecordOutcome::Conflict(stored),
         })
     }
@@ -202,10 +209,14 @@ impl Store {
         let event = AuditEvent::new(
             now,
             actor,
-            if decision == ReviewDecision::Accept { "report.accepted" } else { "report.returned" },
+            if decision == ReviewDecision::Accept {
+                "report.accepted"
+            } else {
+                "report.returned"
+            },
             "record",
             record.id.0,
-            serde_json::json!({
+            &serde_json::json!({
                 "phase_id": phase.id, "comment": comment,
                 "previous_due_at": new_due_at.map(|_| phase.due_at), "new_due_at": new_due_at,
             }),
@@ -258,7 +269,7 @@ impl Store {
                     "task.completed",
                     "task",
                     record.task_id.0,
-                    serde_json::json!({ "last_phase_id": phase.id }),
+                    &serde_json::json!({ "last_phase_id": phase.id }),
                 )
                 .on_task(record.task_id);
                 audit::insert(&done).execute(&mut *tx).await?;
@@ -269,7 +280,8 @@ impl Store {
 
     /// The reports filed on a phase, oldest first.
     pub async fn phase_reports(&self, phase: PhaseId) -> StoreResult<Vec<Record>> {
-        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE phase_id = $1 ORDER BY received_at, id");
+        let sql =
+            format!("SELECT {RECORD_COLUMNS} FROM records WHERE phase_id = $1 ORDER BY received_at, id");
         let rows: Vec<RecordRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(phase).fetch_all(pool).await?
         });

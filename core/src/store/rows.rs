@@ -185,8 +185,8 @@ impl RecordRow {
             Some(text) => serde_json::from_str(text).map_err(|_| corrupt("findings", text))?,
             None => Vec::new(),
         };
-        let document_ids: Vec<DocumentId> =
-            serde_json::from_str(&self.document_ids).map_err(|_| corrupt("document ids", &self.document_ids))?;
+        let document_ids: Vec<DocumentId> = serde_json::from_str(&self.document_ids)
+            .map_err(|_| corrupt("document ids", &self.document_ids))?;
         let review = match &self.review_status {
             Some(status) => Some(Review {
                 status: ReviewStatus::parse(status).ok_or_else(|| corrupt("review status", status))?,

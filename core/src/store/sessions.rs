@@ -22,7 +22,7 @@ impl Store {
             .user_id
             .ok_or_else(|| super::StoreError::Corrupt("a session needs a user".into()))?;
         let id = SessionId::new();
-        let event = AuditEvent::new(now, actor, "auth.login", "user", user.0, serde_json::json!({}));
+        let event = AuditEvent::new(now, actor, "auth.login", "user", user.0, &serde_json::json!({}));
         in_tx!(self, tx => {
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at) \
@@ -54,9 +54,14 @@ impl Store {
     }
 
     /// Revokes the session behind a token (logout).
-    pub async fn revoke_session(&self, token_hash: &str, actor: &Actor, now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn revoke_session(
+        &self,
+        token_hash: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let user = actor.user_id.map(|u| u.0).unwrap_or_default();
-        let event = AuditEvent::new(now, actor, "auth.logout", "user", user, serde_json::json!({}));
+        let event = AuditEvent::new(now, actor, "auth.logout", "user", user, &serde_json::json!({}));
         in_tx!(self, tx => {
             sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
                 .bind(now)

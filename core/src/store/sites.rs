@@ -44,7 +44,7 @@ impl Store {
             "site.created",
             "site",
             site.id.0,
-            serde_json::json!({ "name": site.name, "datum": site.datum.as_str(), "radius_m": site.radius_m }),
+            &serde_json::json!({ "name": site.name, "datum": site.datum.as_str(), "radius_m": site.radius_m }),
         );
         in_tx!(self, tx => {
             sqlx::query(

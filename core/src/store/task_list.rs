@@ -46,7 +46,12 @@ impl Cursor {
     /// keeps nanoseconds and a rounded key would repeat rows.
     pub fn encode(&self) -> String {
         match self.due {
-            Some(due) => format!("{}.{:09}_{}", due.timestamp(), due.timestamp_subsec_nanos(), self.id),
+            Some(due) => format!(
+                "{}.{:09}_{}",
+                due.timestamp(),
+                due.timestamp_subsec_nanos(),
+                self.id
+            ),
             None => format!("n_{}", self.id),
         }
     }
@@ -59,7 +64,10 @@ impl Cursor {
             "n" => None,
             stamp => {
                 let (secs, nanos) = stamp.split_once('.')?;
-                Some(DateTime::<Utc>::from_timestamp(secs.parse().ok()?, nanos.parse().ok()?)?)
+                Some(DateTime::<Utc>::from_timestamp(
+                    secs.parse().ok()?,
+                    nanos.parse().ok()?,
+                )?)
             }
         };
         Some(Cursor { due, id })
@@ -171,14 +179,20 @@ fn list_sql(scope: Scope, filter: &TaskFilter, now: DateTime<Utc>) -> Sql {
         Scope::Agency(org) => conditions.push(format!("t.agency_id = {}", sql.arg(Arg::Id(org.0)))),
     }
     if let Some(status) = filter.status {
-        conditions.push(format!("t.status = {}", sql.arg(Arg::Text(status.as_str().into()))));
+        conditions.push(format!(
+            "t.status = {}",
+            sql.arg(Arg::Text(status.as_str().into()))
+        ));
     }
     if let Some(agency) = filter.agency_id {
         conditions.push(format!("t.agency_id = {}", sql.arg(Arg::Id(agency.0))));
     }
     if let Some(prefix) = &filter.region_prefix {
         // The prefix is digits only (made by the region code parser), so nothing to escape.
-        conditions.push(format!("t.region_code LIKE {}", sql.arg(Arg::Text(format!("{prefix}%")))));
+        conditions.push(format!(
+            "t.region_code LIKE {}",
+            sql.arg(Arg::Text(format!("{prefix}%")))
+        ));
     }
     match filter.overdue {
         Some(true) => conditions.push(format!("t.next_due_at < {now_arg}")),
@@ -209,7 +223,9 @@ fn list_sql(scope: Scope, filter: &TaskFilter, now: DateTime<Utc>) -> Sql {
                 Some(Cursor { due: Some(due), id }) => {
                     let due = sql.arg(Arg::Time(due));
                     let id = sql.arg(Arg::Id(id.0));
-                    conditions.push(format!("((t.next_due_at, t.id) > ({due}, {id}) OR t.next_due_at IS NULL)"));
+                    conditions.push(format!(
+                        "((t.next_due_at, t.id) > ({due}, {id}) OR t.next_due_at IS NULL)"
+                    ));
                 }
                 Some(Cursor { due: None, id }) => {
                     let id = sql.arg(Arg::Id(id.0));
@@ -272,11 +288,16 @@ impl Store {
         let sql = list_sql(scope, filter, now);
         let text = format!("EXPLAIN (ANALYZE, BUFFERS) {}", sql.text);
         let lines: Vec<String> = match self {
-            Store::Postgres(pool) => bind_all!(sqlx::query_scalar(&text), &sql.args).fetch_all(pool).await?,
+            Store::Postgres(pool) => {
+                bind_all!(sqlx::query_scalar(&text), &sql.args)
+                    .fetch_all(pool)
+                    .await?
+            }
             Store::Sqlite(pool) => {
                 let text = format!("EXPLAIN QUERY PLAN {}", sql.text);
-                let rows: Vec<(i64, i64, i64, String)> =
-                    bind_all!(sqlx::query_as(&text), &sql.args).fetch_all(pool).await?;
+                let rows: Vec<(i64, i64, i64, String)> = bind_all!(sqlx::query_as(&text), &sql.args)
+                    .fetch_all(pool)
+                    .await?;
                 rows.into_iter().map(|r| r.3).collect()
             }
         };
@@ -296,11 +317,20 @@ mod tests {
             id: TaskId::new(),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        let c = Cursor { due: None, id: TaskId::new() };
+        let c = Cursor {
+            due: None,
+            id: TaskId::new(),
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("x_y"), None);
-        assert_eq!(Cursor::decode("99999999999999999999.0_00000000-0000-0000-0000-000000000000"), None);
-        assert_eq!(Cursor::decode("1.9999999999_00000000-0000-0000-0000-000000000000"), None);
+        assert_eq!(
+            Cursor::decode("99999999999999999999.0_00000000-0000-0000-0000-000000000000"),
+            None
+        );
+        assert_eq!(
+            Cursor::decode("1.9999999999_00000000-0000-0000-0000-000000000000"),
+            None
+        );
     }
 
     #[test]

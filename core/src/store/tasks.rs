@@ -103,7 +103,7 @@ impl Store {
             "task.issued",
             "task",
             id.0,
-            serde_json::json!({
+            &serde_json::json!({
                 "title": task.title, "site_id": task.site_id, "agency_id": new.agency_id,
                 "due_at": task.due_at, "status": status.as_str(), "phases": phases.len(),
             }),
@@ -205,13 +205,12 @@ impl Store {
         }))
     }
 
-    /// Closes or cancels a task from `from`; `false` if it had moved on.
+    /// Closes or cancels a task from `from`, by the event's actor; `false` if it had moved on.
     pub async fn end_task(
         &self,
         task: TaskId,
         from: TaskStatus,
         kind: EndKind,
-        by: UserId,
         reason: &str,
         event: &AuditEvent,
         now: DateTime<Utc>,
@@ -227,7 +226,7 @@ impl Store {
             )
             .bind(to.as_str())
             .bind(now)
-            .bind(by)
+            .bind(event.actor.user_id)
             .bind(reason)
             .bind(task)
             .bind(from.as_str())

@@ -6,7 +6,11 @@ use super::{Store, StoreResult, on_pool};
 
 impl Store {
     /// When `key` may try again, if it is blocked now.
-    pub async fn login_blocked_until(&self, key: &str, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+    pub async fn login_blocked_until(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         let until: Option<Option<DateTime<Utc>>> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT blocked_until FROM login_throttle WHERE key = $1")
                 .bind(key)

@@ -39,7 +39,7 @@ impl Store {
             "task.urged",
             "urge",
             urge.id.0,
-            serde_json::json!({ "phase_id": urge.phase_id, "message": urge.message }),
+            &serde_json::json!({ "phase_id": urge.phase_id, "message": urge.message }),
         )
         .on_task(urge.task_id);
         in_tx!(self, tx => {

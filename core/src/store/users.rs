@@ -8,11 +8,11 @@ use crate::audit::{Actor, AuditEvent};
 use crate::domain::{Role, User};
 use crate::ids::{OrgId, UserId};
 
-const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.password_hash, u.org_id, u.created_at";
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.role, u.password_hash, u.org_id, u.created_at";
 
 /// Users who may act: active, in an active organisation (or none, for admins).
-pub(crate) const ACTIVE_USER: &str =
-    "u.active = TRUE AND (u.org_id IS NULL OR EXISTS (SELECT 1 FROM orgs o WHERE o.id = u.org_id AND o.active = TRUE))";
+pub(crate) const ACTIVE_USER: &str = "u.active = TRUE AND (u.org_id IS NULL OR EXISTS (SELECT 1 FROM orgs o WHERE o.id = u.org_id AND o.active = TRUE))";
 
 /// A user as the admin list shows it.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ impl Store {
             "user.created",
             "user",
             id.0,
-            serde_json::json!({ "username": username, "role": role.as_str(), "org_id": org_id }),
+            &serde_json::json!({ "username": username, "role": role.as_str(), "org_id": org_id }),
         );
         in_tx!(self, tx => {
             sqlx::query(
@@ -121,7 +121,14 @@ impl Store {
     /// Deactivates a user: no more sign-ins, and their open sessions are revoked. `false`
     /// when they were already inactive.
     pub async fn deactivate_user(&self, id: UserId, actor: &Actor, now: DateTime<Utc>) -> StoreResult<bool> {
-        let event = AuditEvent::new(now, actor, "user.deactivated", "user", id.0, serde_json::json!({}));
+        let event = AuditEvent::new(
+            now,
+            actor,
+            "user.deactivated",
+            "user",
+            id.0,
+            &serde_json::json!({}),
+        );
         Ok(in_tx!(self, tx => {
             let done = sqlx::query("UPDATE users SET active = FALSE WHERE id = $1 AND active = TRUE")
                 .bind(id)

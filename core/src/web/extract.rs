@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::app::App;
-use crate::auth::token_hash;
 use crate::audit::ClientInfo;
-use crate::service::Caller;
+use crate::auth::token_hash;
 use crate::error::ApiError;
+use crate::service::Caller;
 
 /// JSON body: syntax errors are 400, wrong shapes 422, a missing JSON content type 415 and an
 /// oversized body 413.

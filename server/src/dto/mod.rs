@@ -274,7 +274,11 @@ impl TaskDto {
             next_due_at: v.task.next_due_at,
             created_by: v.task.created_by,
             created_at: v.task.created_at,
-            acknowledged: v.task.acknowledged.map(|(at, by)| DecisionDto { by, at, comment: None }),
+            acknowledged: v.task.acknowledged.map(|(at, by)| DecisionDto {
+                by,
+                at,
+                comment: None,
+            }),
             ended: v.task.ended.as_ref().map(|e| EndingDto {
                 at: e.at,
                 by: e.by,

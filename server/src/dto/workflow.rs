@@ -1,7 +1,9 @@
 //! Plans, reviews, extensions, urges, documents and the audit history.
 
 use chrono::{DateTime, Utc};
-use fieldproof_core::domain::{Document, Extension, NewExtension, NewPhase, NewPlan, Plan, ReviewDecision, Urge};
+use fieldproof_core::domain::{
+    Document, Extension, NewExtension, NewPhase, NewPlan, Plan, ReviewDecision, Urge,
+};
 use fieldproof_core::ids::{DocumentId, ExtensionId, PhaseId, PlanId, TaskId, UrgeId, UserId};
 use fieldproof_core::store::ListedEvent;
 use fieldproof_core::web::dto::DecisionDto;

@@ -52,7 +52,9 @@ async fn find_document(
     caller: CurrentUser,
     Path(id): Path<DocumentId>,
 ) -> Result<Json<DocumentDto>, ApiError> {
-    Ok(Json(DocumentDto::from(&documents::find(&app, &caller.caller, id).await?)))
+    Ok(Json(DocumentDto::from(
+        &documents::find(&app, &caller.caller, id).await?,
+    )))
 }
 
 async fn download(
@@ -63,11 +65,14 @@ async fn download(
     let doc = documents::find(&app, &caller.caller, id).await?;
     let body = documents::open(&app, &caller.caller, &doc).await?;
     let mut headers = HeaderMap::new();
-    let content_type =
-        HeaderValue::from_str(&doc.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type = HeaderValue::from_str(&doc.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
     // The stored name is shown, never trusted: it travels percent-encoded (RFC 6266/5987).
     let encoded: String = doc
         .file_name

@@ -9,8 +9,8 @@ use axum::routing::get;
 use fieldproof_core::domain::Record;
 use fieldproof_core::ids::PhotoId;
 use fieldproof_core::service::Caller;
-use fieldproof_core::store::PhotoRow;
 use fieldproof_core::service::photos::{self, Variant};
+use fieldproof_core::store::PhotoRow;
 use fieldproof_core::web::{CurrentUser, Json, Path};
 use fieldproof_core::{ApiError, App};
 
@@ -49,7 +49,15 @@ async fn find_original(
         photo: &photo,
         record: &record,
     };
-    serve(&app, target, Variant::Original, &etag, &headers, Some(disposition)).await
+    serve(
+        &app,
+        target,
+        Variant::Original,
+        &etag,
+        &headers,
+        Some(disposition),
+    )
+    .await
 }
 
 async fn find_thumbnail(

@@ -32,5 +32,7 @@ async fn find_site(
     caller: CurrentUser,
     Path(id): Path<SiteId>,
 ) -> Result<Json<SiteDto>, ApiError> {
-    Ok(Json(SiteDto::from(&sites::find_site(&app, &caller.caller, id).await?)))
+    Ok(Json(SiteDto::from(
+        &sites::find_site(&app, &caller.caller, id).await?,
+    )))
 }

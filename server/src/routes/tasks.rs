@@ -165,7 +165,14 @@ async fn approve_plan(
     Path((id, version)): Path<(TaskId, i32)>,
     Json(body): Json<CommentBody>,
 ) -> Result<Json<Vec<PhaseDto>>, ApiError> {
-    let phases = workflow::decide_plan(&app, &caller.caller, id, version, PlanDecision::Approve(body.comment)).await?;
+    let phases = workflow::decide_plan(
+        &app,
+        &caller.caller,
+        id,
+        version,
+        PlanDecision::Approve(body.comment),
+    )
+    .await?;
     let now = Utc::now();
     Ok(Json(phases.iter().map(|p| PhaseDto::new(p, now)).collect()))
 }

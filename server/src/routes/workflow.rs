@@ -39,7 +39,15 @@ async fn review(
     Path(id): Path<RecordId>,
     Json(body): Json<ReviewBody>,
 ) -> Result<Json<RecordDto>, ApiError> {
-    let record = records::review(&app, &caller.caller, id, body.decision, body.comment, body.new_due_at).await?;
+    let record = records::review(
+        &app,
+        &caller.caller,
+        id,
+        body.decision,
+        body.comment,
+        body.new_due_at,
+    )
+    .await?;
     let photos = app.store.list_photos(record.id).await?;
     Ok(Json(RecordDto::new(&record, &photos)))
 }
@@ -70,9 +78,12 @@ async fn refuse(
     Path(id): Path<ExtensionId>,
     Json(body): Json<CommentBody>,
 ) -> Result<Json<ExtensionDto>, ApiError> {
-    let comment = body
-        .comment
-        .ok_or_else(|| ApiError::from(ValidationError::single("comment", "is required to refuse an extension")))?;
+    let comment = body.comment.ok_or_else(|| {
+        ApiError::from(ValidationError::single(
+            "comment",
+            "is required to refuse an extension",
+        ))
+    })?;
     let ext = workflow::decide_extension(&app, &caller.caller, id, false, Some(comment)).await?;
     Ok(Json(ExtensionDto::from(&ext)))
 }
