@@ -26,6 +26,7 @@ const ADMIN: &[Role] = &[Role::Admin];
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
     ReadTask,
+    ReadPhase,
     History,
     ListPlans,
     Acknowledge,
@@ -50,8 +51,9 @@ enum Endpoint {
     VerifyAudit,
 }
 
-const ENDPOINTS: [Endpoint; 23] = [
+const ENDPOINTS: [Endpoint; 24] = [
     Endpoint::ReadTask,
+    Endpoint::ReadPhase,
     Endpoint::History,
     Endpoint::ListPlans,
     Endpoint::Acknowledge,
@@ -134,6 +136,7 @@ impl Endpoint {
         let later = Utc::now() + Duration::days(15);
         match self {
             E::ReadTask => c.get(&format!("/api/v1/tasks/{t}")).await,
+            E::ReadPhase => c.get(&format!("/api/v1/phases/{}", f.phases[0])).await,
             E::History => c.get(&format!("/api/v1/tasks/{t}/history")).await,
             E::ListPlans => c.get(&format!("/api/v1/tasks/{t}/plans")).await,
             E::Acknowledge => {

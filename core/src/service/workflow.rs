@@ -130,6 +130,39 @@ async fn visible_phase(app: &App, caller: &Caller, id: PhaseId) -> Result<Phase,
     Ok(phase)
 }
 
+/// A phase with its history: every report with its review, and every extension request.
+#[derive(Debug, Clone)]
+pub struct PhaseView {
+    /// The phase.
+    pub phase: Phase,
+    /// Its reports, oldest first, each with its photos.
+    pub reports: Vec<(crate::domain::Record, Vec<crate::store::PhotoRow>)>,
+    /// Its extension requests, oldest first.
+    pub extensions: Vec<Extension>,
+}
+
+/// A phase and its history, for whoever may see its task.
+pub async fn phase_view(app: &App, caller: &Caller, id: PhaseId) -> Result<PhaseView, ApiError> {
+    let phase = visible_phase(app, caller, id).await?;
+    let mut reports = Vec::new();
+    for record in app.store.phase_reports(id).await? {
+        let photos = app.store.list_photos(record.id).await?;
+        reports.push((record, photos));
+    }
+    let extensions = app
+        .store
+        .list_extensions(phase.task_id)
+        .await?
+        .into_iter()
+        .filter(|e| e.phase_id == id)
+        .collect();
+    Ok(PhaseView {
+        phase,
+        reports,
+        extensions,
+    })
+}
+
 /// The agency asks for a later due date, before the phase falls due.
 pub async fn request_extension(
     app: &App,

@@ -6,7 +6,8 @@ use fieldproof_core::domain::{
 };
 use fieldproof_core::ids::{DocumentId, ExtensionId, PhaseId, PlanId, TaskId, UrgeId, UserId};
 use fieldproof_core::store::ListedEvent;
-use fieldproof_core::web::dto::DecisionDto;
+use fieldproof_core::service::workflow::PhaseView;
+use fieldproof_core::web::dto::{DecisionDto, RecordDto};
 use serde::{Deserialize, Serialize};
 
 use super::PhaseBody;
@@ -141,6 +142,28 @@ impl From<&Extension> for ExtensionDto {
             requested_by: e.requested_by,
             requested_at: e.requested_at,
             decision: e.decision.as_ref().map(DecisionDto::from),
+        }
+    }
+}
+
+/// A phase with its history: reports with their reviews, and extension requests.
+#[derive(Debug, Serialize)]
+pub struct PhaseHistoryDto {
+    #[serde(flatten)]
+    pub phase: super::PhaseDto,
+    pub task_id: TaskId,
+    pub reports: Vec<RecordDto>,
+    pub extensions: Vec<ExtensionDto>,
+}
+
+impl PhaseHistoryDto {
+    /// The phase page as of `now`.
+    pub fn new(v: &PhaseView, now: DateTime<Utc>) -> Self {
+        Self {
+            phase: super::PhaseDto::new(&v.phase, now),
+            task_id: v.phase.task_id,
+            reports: v.reports.iter().map(|(r, photos)| RecordDto::new(r, photos)).collect(),
+            extensions: v.extensions.iter().map(ExtensionDto::from).collect(),
         }
     }
 }

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use chrono::Utc;
 use fieldproof_core::domain::ValidationError;
 use fieldproof_core::ids::{ExtensionId, PhaseId, RecordId};
 use fieldproof_core::service::{records, workflow};
@@ -12,13 +13,14 @@ use fieldproof_core::web::dto::RecordDto;
 use fieldproof_core::web::{CurrentUser, Json, Path};
 use fieldproof_core::{ApiError, App};
 
-use crate::dto::{CommentBody, ExtensionBody, ExtensionDto, ReviewBody};
+use crate::dto::{CommentBody, ExtensionBody, ExtensionDto, PhaseHistoryDto, ReviewBody};
 
 /// Review and extension routes.
 pub fn router() -> Router<App> {
     Router::new()
         .route("/records/{id}", get(find_record))
         .route("/records/{id}/review", post(review))
+        .route("/phases/{id}", get(find_phase))
         .route("/phases/{id}/extensions", post(request_extension))
         .route("/extensions/{id}/grant", post(grant))
         .route("/extensions/{id}/refuse", post(refuse))
@@ -50,6 +52,15 @@ async fn review(
     .await?;
     let photos = app.store.list_photos(record.id).await?;
     Ok(Json(RecordDto::new(&record, &photos)))
+}
+
+async fn find_phase(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Path(id): Path<PhaseId>,
+) -> Result<Json<PhaseHistoryDto>, ApiError> {
+    let view = workflow::phase_view(&app, &caller.caller, id).await?;
+    Ok(Json(PhaseHistoryDto::new(&view, Utc::now())))
 }
 
 async fn request_extension(
