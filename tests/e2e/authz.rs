@@ -84,6 +84,7 @@ impl Endpoint {
         use Endpoint as E;
         match self {
             E::ReadTask
+            | E::ReadPhase
             | E::History
             | E::ListPlans
             | E::ReadRecord

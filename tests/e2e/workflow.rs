@@ -151,9 +151,17 @@ async fn lifecycle(server: &TestServer) {
     // The phase keeps both reports with their decisions.
     let phase = agency.get(&format!("/api/v1/phases/{}", phases[0])).await.json();
     assert_eq!(phase["status"], "accepted");
-    let reviews: Vec<_> = phase["reports"].as_array().unwrap().iter().map(|r| r["review"]["status"].clone()).collect();
+    let reviews: Vec<_> = phase["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["review"]["status"].clone())
+        .collect();
     assert_eq!(reviews, [json!("returned"), json!("accepted")]);
-    assert_eq!(phase["reports"][0]["review"]["decision"]["comment"], "照片不清晰，请重拍");
+    assert_eq!(
+        phase["reports"][0]["review"]["decision"]["comment"],
+        "照片不清晰，请重拍"
+    );
     // A report on an accepted phase is refused.
     let late = uuid::Uuid::new_v4();
     agency

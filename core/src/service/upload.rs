@@ -27,6 +27,19 @@ impl StagedUpload {
     }
 }
 
+/// 413 before a byte is read when the declared `Content-Length` is over the upload limit.
+pub fn refuse_declared_oversize(app: &App, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let limit = app.settings.max_upload_bytes;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(())
+}
+
 /// Streams `body` to a staging file, hashing as it goes; 413 as soon as it passes the limit.
 pub async fn stage<S, E>(app: &App, mut body: S) -> Result<StagedUpload, ApiError>
 where

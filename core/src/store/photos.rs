@@ -107,6 +107,23 @@ pub struct DuplicateUse {
     pub task_id: TaskId,
 }
 
+/// Appends `$event` filed under the task of `$photo`, in the transaction `$tx`.
+macro_rules! insert_on_photo_task {
+    ($tx:ident, $photo:expr, $event:expr) => {{
+        let task: Option<TaskId> = sqlx::query_scalar(
+            "SELECT r.task_id FROM photos p JOIN records r ON r.id = p.record_id WHERE p.id = $1",
+        )
+        .bind($photo)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        let event = match task {
+            Some(task) => $event.clone().on_task(task),
+            None => $event.clone(),
+        };
+        audit::insert(&event).execute(&mut *$tx).await?;
+    }};
+}
+
 const CLAIM_CANDIDATES: &str = "SELECT id FROM photos \
      WHERE status IN ('received', 'processing') AND next_attempt_at <= $3 \
        AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
@@ -334,17 +351,7 @@ impl Store {
             .rows_affected()
                 == 1;
             if done {
-                let task: Option<TaskId> = sqlx::query_scalar(
-                    "SELECT r.task_id FROM photos p JOIN records r ON r.id = p.record_id WHERE p.id = $1",
-                )
-                .bind(photo)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let event = match task {
-                    Some(task) => event.clone().on_task(task),
-                    None => event.clone(),
-                };
-                audit::insert(&event).execute(&mut *tx).await?;
+                insert_on_photo_task!(tx, photo, event);
             }
             done
         });
@@ -390,17 +397,7 @@ impl Store {
             .rows_affected()
                 == 1;
             if done {
-                let task: Option<TaskId> = sqlx::query_scalar(
-                    "SELECT r.task_id FROM photos p JOIN records r ON r.id = p.record_id WHERE p.id = $1",
-                )
-                .bind(photo)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let event = match task {
-                    Some(task) => event.clone().on_task(task),
-                    None => event.clone(),
-                };
-                audit::insert(&event).execute(&mut *tx).await?;
+                insert_on_photo_task!(tx, photo, event);
             }
             done
         });

@@ -71,14 +71,7 @@ async fn update_photo(
             "send the image itself as the request body, not as multipart/form-data".into(),
         ));
     }
-    let limit = app.settings.max_upload_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
+    upload::refuse_declared_oversize(&app, &headers)?;
     let staged = upload::stage(&app, body.into_data_stream()).await?;
     let (status, photo) = match photos::put_photo(&app, &caller.caller, &record, photo_id, staged).await? {
         photos::Put::Created(p) => (StatusCode::CREATED, p),

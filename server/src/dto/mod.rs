@@ -5,8 +5,8 @@ mod workflow;
 
 pub use orgs::{OrgBody, OrgDto, UserListItem, UserListQuery};
 pub use workflow::{
-    CommentBody, DocumentDto, DocumentQuery, EventDto, ExtensionBody, ExtensionDto, PhaseHistoryDto, PlanBody,
-    PlanDto, ReasonBody, ReviewBody, UrgeBody, UrgeDto,
+    CommentBody, DocumentDto, DocumentQuery, EventDto, ExtensionBody, ExtensionDto, PhaseHistoryDto,
+    PlanBody, PlanDto, ReasonBody, ReviewBody, UrgeBody, UrgeDto,
 };
 
 use chrono::{DateTime, Utc};

@@ -5,8 +5,8 @@ use fieldproof_core::domain::{
     Document, Extension, NewExtension, NewPhase, NewPlan, Plan, ReviewDecision, Urge,
 };
 use fieldproof_core::ids::{DocumentId, ExtensionId, PhaseId, PlanId, TaskId, UrgeId, UserId};
-use fieldproof_core::store::ListedEvent;
 use fieldproof_core::service::workflow::PhaseView;
+use fieldproof_core::store::ListedEvent;
 use fieldproof_core::web::dto::{DecisionDto, RecordDto};
 use serde::{Deserialize, Serialize};
 
@@ -162,7 +162,11 @@ impl PhaseHistoryDto {
         Self {
             phase: super::PhaseDto::new(&v.phase, now),
             task_id: v.phase.task_id,
-            reports: v.reports.iter().map(|(r, photos)| RecordDto::new(r, photos)).collect(),
+            reports: v
+                .reports
+                .iter()
+                .map(|(r, photos)| RecordDto::new(r, photos))
+                .collect(),
             extensions: v.extensions.iter().map(ExtensionDto::from).collect(),
         }
     }

@@ -33,14 +33,7 @@ async fn upload_document(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::UnsupportedType("send the document's media type in `Content-Type`".into()))?
         .to_owned();
-    let limit = app.settings.max_upload_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
+    upload::refuse_declared_oversize(&app, &headers)?;
     let staged = upload::stage(&app, body.into_data_stream()).await?;
     let name = q.name.unwrap_or_default();
     let doc = documents::upload(&app, &caller.caller, &claimed, &name, staged).await?;
