@@ -5,7 +5,8 @@
 //! Only the head and the tail of the file are read, so the check costs the same for a 200 MB
 //! drawing set as for a one-page letter.
 
-/// How far into the head a PDF's `%PDF-` header may sit; readers tolerate a little junk before it.
+/// How far into the head a PDF's `%PDF-` header may sit; readers tolerate a little padding
+/// before it, but only whitespace, so an HTML page that merely mentions `%PDF-` is not a PDF.
 const PDF_HEADER_WINDOW: usize = 1024;
 /// The eight bytes that open every OLE2 / Compound File Binary container.
 const OLE2_MAGIC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
@@ -225,7 +226,7 @@ fn sniff(head: &[u8]) -> Found {
         Found::Ole2
     } else if head.starts_with(b"GIF8") {
         Found::Gif
-    } else if contains(&head[..head.len().min(PDF_HEADER_WINDOW)], b"%PDF-") {
+    } else if pdf_header(head) {
         Found::Kind(DocKind::Pdf)
     } else if head.starts_with(b"{\\rtf") {
         Found::Rtf
@@ -234,6 +235,16 @@ fn sniff(head: &[u8]) -> Found {
     } else {
         Found::Unknown
     }
+}
+
+/// `%PDF-` within the first [`PDF_HEADER_WINDOW`] bytes, after nothing but whitespace.
+fn pdf_header(head: &[u8]) -> bool {
+    let window = &head[..head.len().min(PDF_HEADER_WINDOW)];
+    let padding = window
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace() || **b == 0)
+        .count();
+    window[padding..].starts_with(b"%PDF-")
 }
 
 fn looks_like_html(head: &[u8]) -> bool {
@@ -523,6 +534,9 @@ mod tests {
             mismatch(whole("application/pdf", &late)).1,
             "plain text or unknown data"
         );
+        let mut html = b"<!doctype html><script>alert(1)</script><!-- ".to_vec();
+        html.extend_from_slice(PDF);
+        assert_eq!(mismatch(whole("application/pdf", &html)).1, "HTML");
     }
 
     #[test]

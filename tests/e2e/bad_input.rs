@@ -393,6 +393,28 @@ async fn a_stalled_upload_is_cut_off_and_stores_nothing() {
         .await;
     r.assert_problem(408, "upload_stalled");
     assert_eq!(server.app.store.pending_photos().await.unwrap(), 0);
+    // The same for a JSON body that never finishes (B40), even before signing in.
+    let slow_json = futures_util::stream::unfold(0, |step| async move {
+        match step {
+            0 => Some((Ok::<_, std::io::Error>(b"{\"username\":".to_vec()), 1)),
+            1 => {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                None
+            }
+            _ => None,
+        }
+    });
+    let r = server
+        .anonymous()
+        .send(
+            server
+                .anonymous()
+                .request(reqwest::Method::POST, "/api/v1/auth/login")
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(slow_json)),
+        )
+        .await;
+    r.assert_problem(408, "upload_stalled");
     assert_eq!(stored_objects(&server), 0);
     server.stop().await;
 }

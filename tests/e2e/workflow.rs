@@ -458,6 +458,16 @@ async fn bad_plans_reports_and_documents_are_refused_and_leave_nothing_behind() 
         .send(upload(b"", "application/pdf"))
         .await
         .assert_problem(422, "empty_file");
+    let disguised: &'static [u8] = b"<!doctype html><script>alert(1)</script><!-- %PDF-1.4 --> %%EOF";
+    agency
+        .send(upload(disguised, "application/pdf"))
+        .await
+        .assert_problem(415, "unsupported_type");
+    // Hidden characters in text are refused.
+    let mut body = world::plan_body(&[]);
+    body["background"] = json!("正常\u{202E}txt.exe");
+    let r = agency.post(&plans, &body).await;
+    assert_eq!(r.json()["errors"][0]["field"], "background", "{}", r.text());
 
     // A report on a phase of another agency's task: that task does not exist for this agency.
     let other = w.issue(1).await;
@@ -471,6 +481,40 @@ async fn bad_plans_reports_and_documents_are_refused_and_leave_nothing_behind() 
         .await;
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.json()["errors"][0]["field"], "task_id");
+
+    // No due date may pass the task's own (issued with due_at in 90 days).
+    let beyond = Utc::now() + Duration::days(400);
+    let report = w.report(&other, 0).await;
+    let r =
+        w.a.supervisor
+            .post(
+                &format!("/api/v1/records/{report}/review"),
+                &json!({ "decision": "reject", "comment": "x", "new_due_at": beyond }),
+            )
+            .await;
+    assert_eq!(r.json()["errors"][0]["field"], "new_due_at", "{}", r.text());
+    let r = agency
+        .post(
+            &format!("/api/v1/phases/{}/extensions", other.phases[0]),
+            &json!({ "reason": "x", "proposed_due_at": beyond }),
+        )
+        .await;
+    assert_eq!(r.json()["errors"][0]["field"], "proposed_due_at", "{}", r.text());
+    let r = w
+        .a
+        .inspector
+        .put(
+            &format!("/mobile/v1/records/{}", uuid::Uuid::new_v4()),
+            &json!({ "task_id": other.task, "kind": "inspection", "note": "x", "device_time": Utc::now(),
+                     "findings": [{ "text": "x", "new_phase": { "title": "x", "due_at": "9999-12-31T23:59:59Z" } }] }),
+        )
+        .await;
+    assert_eq!(
+        r.json()["errors"][0]["field"],
+        "findings[0].new_phase.due_at",
+        "{}",
+        r.text()
+    );
     server.stop().await;
 }
 

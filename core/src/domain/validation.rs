@@ -50,9 +50,22 @@ pub fn check_text(errors: &mut ValidationError, field: &str, value: &str, max: u
     }
 }
 
-/// Checks that a text field is at most `max` characters.
+/// Checks that a text field is at most `max` characters, without control characters (but
+/// line breaks and tabs) or bidirectional overrides, which can disguise what a reviewer reads.
 pub fn check_len(errors: &mut ValidationError, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
         errors.add(field, format!("must be at most {max} characters"));
+    } else if value.chars().any(is_hidden) {
+        errors.add(
+            field,
+            "must not contain control characters or bidirectional overrides",
+        );
     }
+}
+
+/// Characters that hide or reorder text: controls other than line breaks and tabs, and the
+/// Unicode bidirectional embeddings, overrides and isolates.
+pub fn is_hidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

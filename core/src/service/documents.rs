@@ -26,8 +26,17 @@ pub fn document_key(sha256_hex: &str) -> String {
     )
 }
 
-/// Stores an uploaded document after checking its bytes are the claimed kind (agency staff
-/// and supervisors, who attach documents to plans and reports).
+/// 403 unless the caller may upload documents (agency staff and supervisors, who attach them to
+/// plans and reports); asked before any byte of the body is read.
+pub fn may_upload(caller: &Caller) -> Result<(), ApiError> {
+    super::require_role(
+        &caller.user,
+        &[Role::Agency, Role::Supervisor],
+        "only agency staff and supervisors upload documents",
+    )
+}
+
+/// Stores an uploaded document after checking its bytes are the claimed kind.
 pub async fn upload(
     app: &App,
     caller: &Caller,
@@ -35,11 +44,7 @@ pub async fn upload(
     file_name: &str,
     staged: StagedUpload,
 ) -> Result<Document, ApiError> {
-    super::require_role(
-        &caller.user,
-        &[Role::Agency, Role::Supervisor],
-        "only agency staff and supervisors upload documents",
-    )?;
+    may_upload(caller)?;
     let kind = probe(&staged, claimed_type).await?;
     let key = document_key(&staged.sha256);
     let content_type = kind.media_type();
@@ -99,7 +104,8 @@ pub async fn find(app: &App, caller: &Caller, id: DocumentId) -> Result<Document
         .find_document(id)
         .await?
         .ok_or(ApiError::NotFound("document"))?;
-    if doc.uploaded_by == caller.user.id || (doc.org_id.is_some() && doc.org_id == caller.user.org_id) {
+    let own = doc.uploaded_by == caller.user.id || (doc.org_id.is_some() && doc.org_id == caller.user.org_id);
+    if own || caller.user.role == Role::Admin {
         return Ok(doc);
     }
     for task in app.store.document_tasks(id).await? {

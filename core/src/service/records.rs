@@ -67,10 +67,15 @@ pub async fn put_record(app: &App, caller: &Caller, new: NewRecord) -> Result<Pu
         }
     }
     for (i, finding) in new.findings.iter().enumerate() {
-        if let Some(p) = &finding.new_phase
-            && p.due_at <= now
-        {
-            errors.add(format!("findings[{i}].new_phase.due_at"), "must be in the future");
+        if let Some(p) = &finding.new_phase {
+            if p.due_at <= now {
+                errors.add(format!("findings[{i}].new_phase.due_at"), "must be in the future");
+            } else if p.due_at > task.due_at {
+                errors.add(
+                    format!("findings[{i}].new_phase.due_at"),
+                    "must not be after the task's due_at",
+                );
+            }
         }
     }
     errors.into_result()?;
@@ -157,6 +162,9 @@ pub async fn review(
     }
     let task = visible_task(app, &caller.user, record.task_id).await?;
     require_state(&task, TaskAction::ReviewReport)?;
+    if new_due_at.is_some_and(|due| due > task.due_at) {
+        return Err(ValidationError::single("new_due_at", "must not be after the task's due_at").into());
+    }
     let phase = app
         .store
         .find_phase(phase_id)

@@ -104,8 +104,10 @@ pub async fn list_tasks(
     if !(1..=MAX_PAGE).contains(&filter.limit) {
         return Err(ValidationError::single("limit", format!("must be between 1 and {MAX_PAGE}")).into());
     }
-    if filter.text.as_ref().is_some_and(|t| t.chars().count() > 100) {
-        return Err(ValidationError::single("q", "must be at most 100 characters").into());
+    if let Some(text) = &filter.text {
+        let mut errors = ValidationError::default();
+        crate::domain::validation::check_len(&mut errors, "q", text, 100);
+        errors.into_result()?;
     }
     let scope =
         super::scope_of(&caller.user).ok_or(ApiError::Forbidden("the account has no organisation"))?;

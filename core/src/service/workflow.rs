@@ -98,6 +98,12 @@ pub async fn decide_plan(
     }
     require_state(&task, action)?;
     let now = Utc::now();
+    if matches!(decision, PlanDecision::Approve(_)) && plan.phases.iter().any(|p| p.due_at <= now) {
+        return Err(ApiError::Conflict {
+            code: "plan_outdated",
+            detail: "a phase of this plan is already due; reject it so the agency submits new dates".into(),
+        });
+    }
     let actor = caller.actor();
     let outcome = match &decision {
         PlanDecision::Approve(comment) => {
@@ -177,6 +183,13 @@ pub async fn request_extension(
     let now = Utc::now();
     phase.may_extend(now)?;
     new.validate(phase.due_at)?;
+    if new.proposed_due_at > task.due_at {
+        return Err(crate::domain::ValidationError::single(
+            "proposed_due_at",
+            "must not be after the task's due_at",
+        )
+        .into());
+    }
     match app
         .store
         .request_extension(&phase, &new, &caller.actor(), now)
@@ -221,6 +234,23 @@ pub async fn decide_extension(
         return Err(InvalidTransition::new("extension", action, ext.status.as_str()).into());
     }
     require_state(&task, TaskAction::DecideExtension)?;
+    if grant {
+        let phase = app
+            .store
+            .find_phase(ext.phase_id)
+            .await?
+            .ok_or(ApiError::NotFound("phase"))?;
+        if phase.status == crate::domain::PhaseStatus::Accepted {
+            return Err(InvalidTransition::new("phase", "grant", "accepted").into());
+        }
+        if phase.due_at != ext.previous_due_at {
+            return Err(ApiError::Conflict {
+                code: "phase_changed",
+                detail: "the phase's due date changed since the request; refuse it and ask for a new one"
+                    .into(),
+            });
+        }
+    }
     if app
         .store
         .decide_extension(&ext, grant, comment.as_deref(), &caller.actor(), Utc::now())

@@ -29,19 +29,27 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = App::from_ref(state).settings.max_json_bytes as u64;
+        let settings = App::from_ref(state).settings;
+        let limit = settings.max_json_bytes as u64;
+        let idle_secs = settings.upload_idle_secs.max(1);
         if !is_json(req.headers()) {
             return Err(ApiError::UnsupportedType(
                 "expected `Content-Type: application/json`".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                ApiError::Malformed(e.body_text())
-            }
-        })?;
+        // A body sent slowly (or never finished) must not hold the connection: a JSON body is
+        // small, so it gets the upload idle limit for the whole of it.
+        let read = Bytes::from_request(req, state);
+        let bytes = tokio::time::timeout(std::time::Duration::from_secs(idle_secs), read)
+            .await
+            .map_err(|_| ApiError::UploadStalled { idle_secs })?
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge { limit }
+                } else {
+                    ApiError::Malformed(e.body_text())
+                }
+            })?;
         if nesting_exceeds(&bytes, MAX_JSON_DEPTH) {
             return Err(ApiError::Malformed(format!(
                 "JSON nested deeper than {MAX_JSON_DEPTH} levels"

@@ -258,7 +258,15 @@ pub struct TaskDto {
 impl TaskDto {
     /// The task page as of `now`.
     pub fn new(v: &TaskView, now: DateTime<Utc>) -> Self {
-        let phases: Vec<PhaseDto> = v.phases.iter().map(|p| PhaseDto::new(p, now)).collect();
+        let live = v.task.status == TaskStatus::InProgress;
+        let phases: Vec<PhaseDto> = v
+            .phases
+            .iter()
+            .map(|p| PhaseDto {
+                overdue: live && p.is_overdue(now),
+                ..PhaseDto::new(p, now)
+            })
+            .collect();
         Self {
             id: v.task.id,
             title: v.task.title.clone(),
@@ -269,7 +277,7 @@ impl TaskDto {
             group_id: v.task.group_id,
             agency_id: v.task.agency_id,
             region_code: v.task.region_code.clone(),
-            overdue: v.task.status == TaskStatus::InProgress && phases.iter().any(|p| p.overdue),
+            overdue: phases.iter().any(|p| p.overdue),
             overdue_days: v.task.overdue_days(now),
             next_due_at: v.task.next_due_at,
             created_by: v.task.created_by,

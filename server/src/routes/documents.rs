@@ -28,6 +28,7 @@ async fn upload_document(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<DocumentDto>), ApiError> {
+    documents::may_upload(&caller.caller)?;
     let claimed = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
