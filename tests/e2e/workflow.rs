@@ -234,6 +234,7 @@ async fn lifecycle(server: &TestServer) {
     assert_eq!(page["urges"][0]["message"], "请尽快完成第二阶段");
 
     // Phase 2 accepted: the task completes; an inspection finding reopens it with a new phase.
+    let earlier = w.report(&f, 1).await;
     let report = w.report(&f, 1).await;
     sup.post(
         &format!("/api/v1/records/{report}/review"),
@@ -241,6 +242,9 @@ async fn lifecycle(server: &TestServer) {
     )
     .await;
     assert_eq!(status(sup, t).await, "completed");
+    // The report left waiting on the accepted phase is superseded, not pending for ever.
+    let r = sup.get(&format!("/api/v1/records/{earlier}")).await;
+    assert_eq!(r.json()["review"]["status"], "superseded", "{}", r.text());
     let finding = uuid::Uuid::new_v4();
     let r = w
         .a

@@ -78,6 +78,8 @@ named_enum!(
         Accepted = "accepted",
         /// Returned for rework (整改).
         Returned = "returned",
+        /// Left undecided when another report of the same phase was accepted.
+        Superseded = "superseded",
     }
 );
 

@@ -251,6 +251,17 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(REFRESH_NEXT_DUE).bind(record.task_id).execute(&mut *tx).await?;
+            if decision == ReviewDecision::Accept {
+                // Other reports still waiting on this phase can no longer be decided.
+                sqlx::query(
+                    "UPDATE records SET review_status = 'superseded' \
+                     WHERE phase_id = $1 AND review_status = 'pending' AND id <> $2",
+                )
+                .bind(phase.id)
+                .bind(record.id)
+                .execute(&mut *tx)
+                .await?;
+            }
             audit::insert(&event).execute(&mut *tx).await?;
             let completed = decision == ReviewDecision::Accept
                 && sqlx::query(
