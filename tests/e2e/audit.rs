@@ -313,3 +313,45 @@ async fn logins_are_throttled_audited_and_deactivation_locks_out() {
     assert_eq!(r.json()["errors"][0]["field"], "region_code");
     server.stop().await;
 }
+
+/// Two admins deactivating each other at the same moment: one of them always remains.
+async fn one_admin_always_remains(server: &TestServer) {
+    let admin = server.admin().await;
+    let second = server.user_in(&admin, "admin2", "admin", None).await;
+    let users = admin.get("/api/v1/users").await.json();
+    let id_of = |name: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (first_id, second_id) = (id_of("admin"), id_of("admin2"));
+    let deactivate = |c: &crate::support::server::Client, id: String| {
+        let c = c.clone();
+        async move {
+            c.send(c.request(reqwest::Method::POST, &format!("/api/v1/users/{id}/deactivate")))
+                .await
+                .status
+        }
+    };
+    let (a, b) = tokio::join!(deactivate(&admin, second_id), deactivate(&second, first_id));
+    assert!(!(a == 204 && b == 204), "both admins were deactivated: {a} {b}");
+    assert!(a == 204 || b == 204, "neither deactivation went through: {a} {b}");
+}
+
+#[tokio::test]
+async fn one_admin_always_remains_on_sqlite_and_postgres() {
+    let server = TestServer::start(Env::embedded().await).await;
+    one_admin_always_remains(&server).await;
+    server.stop().await;
+    if let Some(env) = Env::scaled().await {
+        let server = TestServer::start(env).await;
+        one_admin_always_remains(&server).await;
+        server.stop().await;
+    }
+}

@@ -184,8 +184,14 @@ pub async fn deactivate_user(app: &App, caller: &Caller, id: UserId) -> Result<(
             detail: "an admin cannot deactivate their own account".into(),
         });
     }
-    app.store.find_user(id).await?.ok_or(ApiError::NotFound("user"))?;
-    app.store.deactivate_user(id, &caller.actor(), Utc::now()).await?;
+    let user = app.store.find_user(id).await?.ok_or(ApiError::NotFound("user"))?;
+    let done = app.store.deactivate_user(id, &caller.actor(), Utc::now()).await?;
+    if !done && user.role == Role::Admin && app.store.find_login(&user.username).await?.is_some() {
+        return Err(ApiError::Conflict {
+            code: "last_admin",
+            detail: "this is the last active admin; create another admin first".into(),
+        });
+    }
     Ok(())
 }
 

@@ -119,7 +119,7 @@ impl Store {
     }
 
     /// Deactivates a user: no more sign-ins, and their open sessions are revoked. `false`
-    /// when they were already inactive.
+    /// when they were already inactive or are the last active admin.
     pub async fn deactivate_user(&self, id: UserId, actor: &Actor, now: DateTime<Utc>) -> StoreResult<bool> {
         let event = AuditEvent::new(
             now,
@@ -130,11 +130,19 @@ impl Store {
             &serde_json::json!({}),
         );
         Ok(in_tx!(self, tx => {
-            let done = sqlx::query("UPDATE users SET active = FALSE WHERE id = $1 AND active = TRUE")
-                .bind(id)
+            // Touching every active admin takes their row locks first, so two admins
+            // deactivating each other at once are serialised and one always remains.
+            sqlx::query("UPDATE users SET active = active WHERE role = 'admin' AND active = TRUE")
                 .execute(&mut *tx)
-                .await?
-                .rows_affected()
+                .await?;
+            let done = sqlx::query(
+                "UPDATE users SET active = FALSE WHERE id = $1 AND active = TRUE AND (role <> 'admin' OR EXISTS \
+                 (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.active = TRUE AND o.id <> $1))",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
                 == 1;
             if done {
                 sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
