@@ -57,6 +57,34 @@ impl PlanRow {
     }
 }
 
+/// Records the decision on a submitted plan and moves its task out of `plan_submitted` to
+/// `$task_to`; `false` (and the caller rolls back) when either had moved on.
+macro_rules! decide {
+    ($tx:ident, $plan:expr, $status:literal, $by:expr, $now:expr, $comment:expr, $task_to:literal) => {{
+        let decided = sqlx::query(
+            "UPDATE plans SET status = $1, decided_by = $2, decided_at = $3, decision_comment = $4 \
+             WHERE id = $5 AND status = 'submitted'",
+        )
+        .bind($status)
+        .bind($by)
+        .bind($now)
+        .bind($comment)
+        .bind($plan.id)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 1;
+        decided
+            && sqlx::query("UPDATE tasks SET status = $1 WHERE id = $2 AND status = 'plan_submitted'")
+                .bind($task_to)
+                .bind($plan.task_id)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected()
+                == 1
+    }};
+}
+
 impl Store {
     /// Stores the next plan version and moves the task to `plan_submitted`; `None` when the
     /// task was no longer `acknowledged`.
@@ -166,25 +194,7 @@ impl Store {
         let by = actor.user_id;
         let task = plan.task_id;
         Ok(in_tx!(self, tx => {
-            let decided = sqlx::query(
-                "UPDATE plans SET status = 'approved', decided_by = $1, decided_at = $2, decision_comment = $3 \
-                 WHERE id = $4 AND status = 'submitted'",
-            )
-            .bind(by)
-            .bind(now)
-            .bind(comment)
-            .bind(plan.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            let moved = decided
-                && sqlx::query("UPDATE tasks SET status = 'in_progress' WHERE id = $1 AND status = 'plan_submitted'")
-                    .bind(task)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
+            let moved = decide!(tx, plan, "approved", by, now, comment, "in_progress");
             if !moved {
                 return Ok(None);
             }
@@ -222,25 +232,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let task = plan.task_id;
         Ok(in_tx!(self, tx => {
-            let decided = sqlx::query(
-                "UPDATE plans SET status = 'rejected', decided_by = $1, decided_at = $2, decision_comment = $3 \
-                 WHERE id = $4 AND status = 'submitted'",
-            )
-            .bind(actor.user_id)
-            .bind(now)
-            .bind(comment)
-            .bind(plan.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            let moved = decided
-                && sqlx::query("UPDATE tasks SET status = 'acknowledged' WHERE id = $1 AND status = 'plan_submitted'")
-                    .bind(task)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
+            let moved = decide!(tx, plan, "rejected", actor.user_id, now, Some(comment), "acknowledged");
             if !moved {
                 return Ok(false);
             }

@@ -157,6 +157,15 @@ pub struct PhaseBody {
     pub due_at: DateTime<Utc>,
 }
 
+impl From<PhaseBody> for NewPhase {
+    fn from(p: PhaseBody) -> Self {
+        NewPhase {
+            title: p.title,
+            due_at: p.due_at,
+        }
+    }
+}
+
 /// `POST /tasks`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,14 +191,7 @@ impl From<TaskBody> for NewTask {
             site_id: b.site_id,
             agency_id: b.agency_id,
             due_at: b.due_at,
-            phases: b
-                .phases
-                .into_iter()
-                .map(|p| NewPhase {
-                    title: p.title,
-                    due_at: p.due_at,
-                })
-                .collect(),
+            phases: b.phases.into_iter().map(NewPhase::from).collect(),
         }
     }
 }

@@ -26,14 +26,7 @@ impl From<PlanBody> for NewPlan {
     fn from(b: PlanBody) -> Self {
         NewPlan {
             background: b.background,
-            phases: b
-                .phases
-                .into_iter()
-                .map(|p| NewPhase {
-                    title: p.title,
-                    due_at: p.due_at,
-                })
-                .collect(),
+            phases: b.phases.into_iter().map(NewPhase::from).collect(),
             document_ids: b.document_ids,
         }
     }
