@@ -9,6 +9,44 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+/// The file format thumbnails are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThumbFormat {
+    /// Baseline JPEG, readable everywhere.
+    #[default]
+    Jpeg,
+    /// Lossy WebP, about a third smaller at the same quality.
+    Webp,
+}
+
+impl ThumbFormat {
+    /// MIME type stored and served with the thumbnail.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ThumbFormat::Jpeg => "image/jpeg",
+            ThumbFormat::Webp => "image/webp",
+        }
+    }
+
+    /// File extension of the object key and of the command line's output.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ThumbFormat::Jpeg => "jpg",
+            ThumbFormat::Webp => "webp",
+        }
+    }
+
+    /// The format a thumbnail key was written in, from its extension.
+    pub fn of_key(key: &str) -> Self {
+        if key.ends_with(".webp") {
+            ThumbFormat::Webp
+        } else {
+            ThumbFormat::Jpeg
+        }
+    }
+}
+
 /// A value that must never show up in logs or `print-config`.
 #[derive(Clone, Default, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -110,8 +148,19 @@ pub struct Settings {
     pub upload_idle_secs: u64,
     /// How long a client may take to send its request headers, in seconds (slowloris).
     pub header_read_timeout_secs: u64,
-    /// Photos processed at once by one worker process.
+    /// Photos processed at once by one worker process, at most.
     pub worker_concurrency: usize,
+    /// Memory the photos in flight in one worker process may need together, in MiB: each
+    /// photo reserves its estimated decode memory before decoding, so three 108-megapixel
+    /// photos wait for each other where twenty 12-megapixel ones would not.
+    pub worker_memory_budget_mb: u64,
+    /// File format of the thumbnails: `jpeg` or `webp`.
+    pub thumbnail_format: ThumbFormat,
+    /// Largest Hamming distance between two perceptual hashes (of 64 bits) that makes two
+    /// photos `similar_photo`; 0 turns the check off.
+    pub similar_photo_max_distance: u32,
+    /// How far the GPS clock and the camera clock may disagree, in seconds.
+    pub gps_time_tolerance_secs: i64,
     /// How long a claimed photo stays leased to one worker without a heartbeat, in seconds.
     pub worker_lease_secs: u64,
     /// Attempts before a photo is marked failed.
@@ -159,6 +208,10 @@ impl Default for Settings {
             upload_idle_secs: 60,
             header_read_timeout_secs: 30,
             worker_concurrency: 2,
+            worker_memory_budget_mb: 1024,
+            thumbnail_format: ThumbFormat::Jpeg,
+            similar_photo_max_distance: 6,
+            gps_time_tolerance_secs: 600,
             worker_lease_secs: 60,
             worker_max_attempts: 5,
             worker_backoff_secs: 5,
@@ -193,6 +246,16 @@ impl Settings {
         if self.worker_concurrency == 0 {
             return Err(ConfigError::Invalid(
                 "worker_concurrency must be at least 1".into(),
+            ));
+        }
+        if self.worker_memory_budget_mb == 0 {
+            return Err(ConfigError::Invalid(
+                "worker_memory_budget_mb must be at least 1".into(),
+            ));
+        }
+        if self.similar_photo_max_distance > 16 {
+            return Err(ConfigError::Invalid(
+                "similar_photo_max_distance must be at most 16 (of 64 bits)".into(),
             ));
         }
         if self.worker_max_attempts < 1 {

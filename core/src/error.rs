@@ -107,9 +107,9 @@ impl From<ImageInfoError> for ApiError {
     fn from(e: ImageInfoError) -> Self {
         match e {
             ImageInfoError::Empty => ApiError::EmptyFile,
-            ImageInfoError::Unsupported(what) => {
-                ApiError::UnsupportedType(format!("the file is {what}; send a JPEG, PNG or WebP image"))
-            }
+            ImageInfoError::Unsupported(what) => ApiError::UnsupportedType(format!(
+                "the file is {what}; send a JPEG, PNG, WebP or HEIC image"
+            )),
             ImageInfoError::Truncated => ApiError::ImageTruncated,
             ImageInfoError::Malformed(what) => ApiError::ImageMalformed(what),
             ImageInfoError::Io(e) => ApiError::Internal(format!("reading staged upload: {e}")),

@@ -28,7 +28,10 @@ pub struct GeoPoint {
 }
 
 impl GeoPoint {
-    /// Checks the ranges; the only way to build a point.
+    /// 0° N 0° E: a placeholder where no place is known and none is judged.
+    pub const NULL_ISLAND: GeoPoint = GeoPoint { lat: 0.0, lon: 0.0 };
+
+    /// Checks the ranges; the only way to build a point (besides [`GeoPoint::NULL_ISLAND`]).
     pub fn new(lat: f64, lon: f64) -> Result<Self, GeoError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
             return Err(GeoError::Latitude);

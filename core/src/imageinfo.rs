@@ -17,6 +17,8 @@ pub enum ImageFormat {
     Png,
     /// WebP (RIFF container).
     Webp,
+    /// HEIC/HEIF (ISO base media file with HEVC-coded images), as phones write it.
+    Heif,
 }
 
 impl ImageFormat {
@@ -26,6 +28,7 @@ impl ImageFormat {
             ImageFormat::Jpeg => "image/jpeg",
             ImageFormat::Png => "image/png",
             ImageFormat::Webp => "image/webp",
+            ImageFormat::Heif => "image/heic",
         }
     }
 }
@@ -83,7 +86,7 @@ pub fn sniff(head: &[u8]) -> Result<ImageFormat, ImageInfoError> {
         return Ok(ImageFormat::Webp);
     }
     if head.len() >= 12 && &head[4..8] == b"ftyp" {
-        return Err(ImageInfoError::Unsupported("HEIF/HEIC (not supported yet)"));
+        return heif_brand(head);
     }
     let name = if head.starts_with(b"%PDF") {
         "PDF"
@@ -121,6 +124,7 @@ pub fn inspect<R: Read + Seek>(reader: &mut R) -> Result<ImageInfo, ImageInfoErr
         ImageFormat::Jpeg => jpeg(reader)?,
         ImageFormat::Png => png(reader)?,
         ImageFormat::Webp => webp(reader)?,
+        ImageFormat::Heif => heif(reader)?,
     };
     if width == 0 || height == 0 {
         return Err(ImageInfoError::Malformed("zero width or height"));
@@ -210,19 +214,19 @@ fn jpeg<R: Read + Seek>(reader: &mut R) -> Result<(u32, u32), ImageInfoError> {
 }
 
 fn find_eoi<R: Read>(reader: &mut R) -> Result<bool, ImageInfoError> {
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 256 * 1024];
     let mut previous_ff = false;
     loop {
         let n = reader.read(&mut buf)?;
         if n == 0 {
             return Ok(false);
         }
-        for &b in &buf[..n] {
-            if previous_ff && b == 0xD9 {
-                return Ok(true);
-            }
-            previous_ff = b == 0xFF;
+        let chunk = &buf[..n];
+        // SIMD search: a 100-megapixel photo has tens of megabytes of entropy-coded data.
+        if (previous_ff && chunk[0] == 0xD9) || memchr::memmem::find(chunk, &[0xFF, 0xD9]).is_some() {
+            return Ok(true);
         }
+        previous_ff = chunk[n - 1] == 0xFF;
     }
 }
 
@@ -286,6 +290,121 @@ fn webp<R: Read + Seek>(reader: &mut R) -> Result<(u32, u32), ImageInfoError> {
     }
 }
 
+/// Brands of HEVC-coded HEIF files (ISO/IEC 23008-12 Annex B) and of the generic image
+/// brands phones put first while listing `heic` among the compatible ones.
+const HEIC_BRANDS: [&[u8; 4]; 6] = [b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"];
+const GENERIC_BRANDS: [&[u8; 4]; 2] = [b"mif1", b"msf1"];
+
+/// Decides from the `ftyp` box in `head` whether an ISO media file is a HEIC image.
+fn heif_brand(head: &[u8]) -> Result<ImageFormat, ImageInfoError> {
+    let box_len = usize::try_from(u32::from_be_bytes([head[0], head[1], head[2], head[3]])).unwrap_or(0);
+    let major = &head[8..12];
+    // Compatible brands follow the minor version; only those within `head` are seen.
+    let compatible = head
+        .get(16..box_len.min(head.len()))
+        .unwrap_or(&[])
+        .chunks_exact(4);
+    let is = |brands: &[&[u8; 4]], b: &[u8]| brands.iter().any(|x| x.as_slice() == b);
+    if is(&HEIC_BRANDS, major)
+        || (is(&GENERIC_BRANDS, major) && compatible.clone().any(|b| is(&HEIC_BRANDS, b)))
+    {
+        return Ok(ImageFormat::Heif);
+    }
+    if major == b"avif" || compatible.clone().any(|b| b == b"avif") {
+        return Err(ImageInfoError::Unsupported("AVIF"));
+    }
+    if is(&GENERIC_BRANDS, major) {
+        return Ok(ImageFormat::Heif);
+    }
+    Err(ImageInfoError::Unsupported("video or another ISO media file"))
+}
+
+/// Largest `meta` box read into memory; a phone's is a few KiB (a few hundred for a grid).
+const MAX_HEIF_META: u64 = 4 << 20;
+
+/// Walks the top-level boxes to the end of the file (each must fit, so a truncated upload is
+/// refused) and takes the size from the largest `ispe` property in `meta`: a grid image's
+/// tiles are smaller than the image they make up.
+fn heif<R: Read + Seek>(reader: &mut R) -> Result<(u32, u32), ImageInfoError> {
+    let file_len = reader.seek(SeekFrom::End(0))?;
+    let mut at = 0u64;
+    let mut size = None;
+    let mut seen_mdat = false;
+    while at < file_len {
+        reader.seek(SeekFrom::Start(at))?;
+        let (kind, header, len) = box_header(reader, file_len - at)?;
+        if at.checked_add(len).is_none_or(|end| end > file_len) {
+            return Err(ImageInfoError::Truncated);
+        }
+        match &kind {
+            b"meta" => {
+                if len > MAX_HEIF_META {
+                    return Err(ImageInfoError::Malformed("HEIF meta box too large"));
+                }
+                let mut body = vec![0u8; usize::try_from(len - header).unwrap_or(0)];
+                exact(reader, &mut body)?;
+                // `meta` is a full box: version and flags come first.
+                size = largest_ispe(body.get(4..).unwrap_or(&[]), 0);
+            }
+            b"mdat" => seen_mdat = true,
+            _ => {}
+        }
+        at += len;
+    }
+    if !seen_mdat {
+        return Err(ImageInfoError::Truncated);
+    }
+    size.ok_or(ImageInfoError::Malformed("HEIF without image size"))
+}
+
+/// Reads a box header: type, header length and whole length (`0` means to the end).
+fn box_header<R: Read>(reader: &mut R, remaining: u64) -> Result<([u8; 4], u64, u64), ImageInfoError> {
+    let mut head = [0u8; 8];
+    exact(reader, &mut head)?;
+    let kind = [head[4], head[5], head[6], head[7]];
+    let (header, len) = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
+        0 => (8, remaining),
+        1 => {
+            let mut large = [0u8; 8];
+            exact(reader, &mut large)?;
+            (16, u64::from_be_bytes(large))
+        }
+        n => (8, u64::from(n)),
+    };
+    if len < header {
+        return Err(ImageInfoError::Malformed("HEIF box shorter than its header"));
+    }
+    Ok((kind, header, len))
+}
+
+/// Boxes whose children hold image properties: `iprp` › `ipco` › `ispe`.
+fn largest_ispe(mut data: &[u8], depth: u8) -> Option<(u32, u32)> {
+    let mut best: Option<(u32, u32)> = None;
+    while data.len() >= 8 {
+        let len = usize::try_from(u32::from_be_bytes([data[0], data[1], data[2], data[3]])).ok()?;
+        if len < 8 || len > data.len() {
+            break;
+        }
+        let (kind, body) = (&data[4..8], &data[8..len]);
+        let found = match kind {
+            b"iprp" | b"ipco" if depth < 4 => largest_ispe(body, depth + 1),
+            b"ispe" if body.len() >= 12 => Some((
+                u32::from_be_bytes([body[4], body[5], body[6], body[7]]),
+                u32::from_be_bytes([body[8], body[9], body[10], body[11]]),
+            )),
+            _ => None,
+        };
+        let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+        if let Some(size) = found
+            && best.is_none_or(|b| area(size) > area(b))
+        {
+            best = Some(size);
+        }
+        data = &data[len..];
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,14 +450,26 @@ mod tests {
         ));
         assert!(matches!(
             sniff(b"\0\0\0\x18ftypheic\0\0\0\0"),
+            Ok(ImageFormat::Heif)
+        ));
+        assert!(matches!(
+            sniff(b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic"),
+            Ok(ImageFormat::Heif)
+        ));
+        assert!(matches!(
+            sniff(b"\0\0\0\x18ftypavif\0\0\0\0mif1avif"),
+            Err(ImageInfoError::Unsupported("AVIF"))
+        ));
+        assert!(matches!(
+            sniff(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2"),
             Err(ImageInfoError::Unsupported(_))
         ));
     }
 
     proptest::proptest! {
         #[test]
-        fn never_panics_on_arbitrary_bytes(mut bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512), prefix in 0usize..3) {
-            let magic: [&[u8]; 3] = [&[0xFF, 0xD8, 0xFF], b"\x89PNG\r\n\x1a\n", b"RIFF\0\0\0\0WEBP"];
+        fn never_panics_on_arbitrary_bytes(mut bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512), prefix in 0usize..4) {
+            let magic: [&[u8]; 4] = [&[0xFF, 0xD8, 0xFF], b"\x89PNG\r\n\x1a\n", b"RIFF\0\0\0\0WEBP", b"\0\0\0\x10ftypheic\0\0\0\0"];
             let mut v = magic[prefix].to_vec();
             v.append(&mut bytes);
             let _ = inspect(&mut Cursor::new(&v));

@@ -1,13 +1,20 @@
-//! One photo through the whole pipeline, without any I/O: format, EXIF, verification and
-//! thumbnails. The worker and the command line both call this.
+//! One photo through the whole pipeline, without any I/O. [`analyse`] is the CPU work on the
+//! bytes (SHA-256, format, EXIF, one reduced-scale decode, the thumbnails and the perceptual
+//! hash); [`conclude`] turns that and what the store knows into the verdict. The worker and
+//! `fieldproof inspect-photo` both call these two.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use fieldproof_core::config::ThumbFormat;
 use fieldproof_core::domain::{PhotoAnalysis, Reason, Verification};
-use fieldproof_core::imageinfo;
+use fieldproof_core::imageinfo::{self, ImageInfo};
 use fieldproof_core::store::{DuplicateUse, PhotoContext};
+use sha2::{Digest, Sha256};
 
-use crate::exif;
-use crate::thumbs::{self, ThumbError};
+use crate::decode::{self, DecodeError, DecodeLimits};
+use crate::exif::{self, ExifReading};
+use crate::phash;
+use crate::thumbs::{self, ThumbError, Thumbnail};
 use crate::verify::{self, Tolerances};
 
 /// Long edge of the small thumbnail, for lists and galleries.
@@ -21,66 +28,128 @@ pub enum PipelineError {
     /// Not an accepted image format, or a broken header.
     #[error("{0}")]
     Format(#[from] imageinfo::ImageInfoError),
-    /// The pixels could not be decoded or encoded.
+    /// The pixels could not be decoded within the limits.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The thumbnails could not be made.
     #[error(transparent)]
     Thumb(#[from] ThumbError),
 }
 
-/// What the pipeline produced for one photo.
-pub struct Processed {
-    /// Everything stored on the photo row.
-    pub analysis: PhotoAnalysis,
-    /// The 256 px JPEG.
-    pub small: Vec<u8>,
-    /// The 1280 px JPEG.
-    pub large: Vec<u8>,
+/// How to analyse: limits and output.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Decode limits.
+    pub limits: DecodeLimits,
+    /// Long edges of the thumbnails to make (at least one).
+    pub edges: Vec<u32>,
+    /// Their file format.
+    pub format: ThumbFormat,
 }
 
-/// Inputs besides the bytes.
+/// What the bytes alone say about a photo.
+pub struct Analysed {
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// Format and stored size.
+    pub info: ImageInfo,
+    /// What EXIF says.
+    pub reading: ExifReading,
+    /// Displayed width (after orientation).
+    pub width: u32,
+    /// Displayed height.
+    pub height: u32,
+    /// One thumbnail per asked edge, in the order asked.
+    pub thumbnails: Vec<Thumbnail>,
+    /// Perceptual hash of the upright image.
+    pub perceptual_hash: u64,
+}
+
+/// Memory one analysis of `bytes` needs, in bytes, from the headers alone: the decode at the
+/// largest edge asked for, the thumbnails, and the original itself.
+pub fn memory_needed(bytes: &[u8], largest_edge: u32) -> u64 {
+    let original = bytes.len() as u64;
+    match imageinfo::inspect(&mut std::io::Cursor::new(bytes)) {
+        Ok(info) => {
+            original + decode::memory_needed(bytes, &info, largest_edge) + thumbs::memory_needed(largest_edge)
+        }
+        Err(_) => original,
+    }
+}
+
+/// Runs the CPU part on a whole original. CPU-bound: call it from a blocking thread.
+pub fn analyse(bytes: &[u8], zone: Tz, options: &Options) -> Result<Analysed, PipelineError> {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let info = imageinfo::inspect(&mut std::io::Cursor::new(bytes))?;
+    let reading = exif::read(bytes, zone);
+    let largest = options.edges.iter().copied().max().unwrap_or(LARGE_EDGE);
+    let decoded = decode::decode(bytes, info.format, largest, options.limits)?;
+    let orientation = if decoded.upright { 1 } else { reading.orientation() };
+    let (width, height) = if orientation >= 5 {
+        (decoded.full_height, decoded.full_width)
+    } else {
+        (decoded.full_width, decoded.full_height)
+    };
+    let thumbnails = thumbs::make(&decoded, orientation, &options.edges, options.format)?;
+    drop(decoded);
+    let smallest = thumbnails
+        .iter()
+        .min_by_key(|t| t.edge)
+        .ok_or_else(|| ThumbError::Pixels("no thumbnail size asked for".into()))?;
+    let perceptual_hash = phash::dhash(&smallest.image);
+    Ok(Analysed {
+        sha256,
+        info,
+        reading,
+        width,
+        height,
+        thumbnails,
+        perceptual_hash,
+    })
+}
+
+/// What the store knows about where the photo belongs and where it was seen before.
 pub struct Inputs<'a> {
-    /// Record, task and site.
+    /// Record, task, phase start and site.
     pub context: &'a PhotoContext,
     /// When the server received the photo.
     pub received_at: DateTime<Utc>,
     /// An earlier use of the same bytes, if any.
     pub duplicate: Option<DuplicateUse>,
+    /// The earliest near-identical photo in another record, with the distance in bits.
+    pub similar: Option<(DuplicateUse, u32)>,
     /// Check tolerances.
     pub tolerances: Tolerances,
-    /// The decoded-pixel limit.
-    pub max_pixels: u64,
-    /// The decoder's memory limit in bytes.
-    pub max_decode_bytes: u64,
 }
 
-/// Runs the pipeline on a whole original. CPU-bound: call it from a blocking thread.
-pub fn process(bytes: &[u8], inputs: &Inputs<'_>) -> Result<Processed, PipelineError> {
-    let info = imageinfo::inspect(&mut std::io::Cursor::new(bytes))?;
-    let reading = exif::read(bytes, inputs.context.site.timezone);
-    let upright = thumbs::decode_upright(
-        bytes,
-        reading.orientation(),
-        inputs.max_pixels,
-        inputs.max_decode_bytes,
-    )?;
-    let small = thumbs::thumbnail_jpeg(&upright, SMALL_EDGE)?;
-    let large = thumbs::thumbnail_jpeg(&upright, LARGE_EDGE)?;
-    let mut reasons = verify::reasons(&reading, inputs.context, inputs.received_at, &inputs.tolerances);
+/// The verdict and everything stored on the photo row.
+pub fn conclude(analysed: &Analysed, inputs: &Inputs<'_>) -> PhotoAnalysis {
+    let mut reasons = verify::reasons(
+        &analysed.reading,
+        inputs.context,
+        inputs.received_at,
+        &inputs.tolerances,
+    );
     if let Some(d) = inputs.duplicate {
         reasons.push(Reason::DuplicatePhoto {
             photo_id: d.photo_id,
             record_id: d.record_id,
             task_id: d.task_id,
         });
+    } else if let Some((s, distance)) = inputs.similar {
+        reasons.push(Reason::SimilarPhoto {
+            photo_id: s.photo_id,
+            record_id: s.record_id,
+            task_id: s.task_id,
+            distance,
+        });
     }
-    Ok(Processed {
-        analysis: PhotoAnalysis {
-            content_type: info.format.mime().to_owned(),
-            width: upright.width(),
-            height: upright.height(),
-            exif: reading.summary,
-            verification: Verification::from_reasons(reasons),
-        },
-        small,
-        large,
-    })
+    PhotoAnalysis {
+        content_type: analysed.info.format.mime().to_owned(),
+        width: analysed.width,
+        height: analysed.height,
+        exif: analysed.reading.summary.clone(),
+        verification: Verification::from_reasons(reasons),
+        perceptual_hash: Some(analysed.perceptual_hash),
+    }
 }

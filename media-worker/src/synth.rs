@@ -34,15 +34,30 @@ pub struct SynthExif {
     pub software: Option<String>,
 }
 
-/// A textured `width`×`height` JPEG whose top-left quadrant is red and the rest blue, so that
-/// orientation shows in a thumbnail, carrying `exif`.
+/// A textured, shaded `width`×`height` JPEG whose top-left quadrant is red and the rest blue,
+/// so that orientation shows in a thumbnail, carrying `exif`. Always the same scene, so two
+/// of them are `similar_photo`; [`scene_jpeg`] makes different ones.
 pub fn jpeg(width: u32, height: u32, exif: &SynthExif) -> Result<Vec<u8>, SynthError> {
+    scene_jpeg(width, height, 0, exif)
+}
+
+/// Like [`jpeg`], with shading that differs from scene to scene as far as a perceptual hash
+/// can tell.
+pub fn scene_jpeg(width: u32, height: u32, scene: u32, exif: &SynthExif) -> Result<Vec<u8>, SynthError> {
+    // Low frequencies (a perceptual hash sees a 9×8 grid) with a phase of its own per scene.
+    let (a, b) = (5.0 + (scene % 5) as f32 * 1.1, 2.5 + (scene % 3) as f32 * 1.4);
+    let phase = scene as f32 * 2.399_963;
     let img = ImageBuffer::from_fn(width, height, |x, y| {
         let noise = ((x.wrapping_mul(31) ^ y.wrapping_mul(17)) % 23) as u8;
+        // Smooth, lopsided shading, so the picture has structure a perceptual hash can see
+        // (and that changes when it is turned).
+        let (fx, fy) = (x as f32 / width as f32, y as f32 / height as f32);
+        let shade = ((fx * a + fy * b + phase).sin() * (fy * 5.7 - fx * 2.3 - phase).cos() + 1.0) / 2.0;
+        let lift = |range: f32| (shade * range) as u8;
         if x < width / 2 && y < height / 2 {
-            Rgb([220 + noise, 20, 20])
+            Rgb([170 + lift(60.0) + noise, 20 + lift(40.0), 20])
         } else {
-            Rgb([20, 40 + noise, 200])
+            Rgb([20, 40 + lift(60.0) + noise, 150 + lift(80.0)])
         }
     });
     let mut plain = Vec::new();

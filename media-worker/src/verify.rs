@@ -3,6 +3,7 @@
 //! window and the upload, the GPS clock against the camera clock, and editing software.
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use fieldproof_core::config::Settings;
 use fieldproof_core::domain::{Reason, RecordKind};
 use fieldproof_core::geodesy::GeoPoint;
 use fieldproof_core::store::PhotoContext;
@@ -18,6 +19,17 @@ pub struct Tolerances {
     pub inspection_window: Duration,
     /// How far the GPS clock and the camera clock may disagree.
     pub gps_time: Duration,
+}
+
+impl Tolerances {
+    /// The tolerances an operator configured.
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            clock_skew: Duration::seconds(settings.clock_skew_secs),
+            inspection_window: Duration::minutes(settings.inspection_window_tolerance_mins),
+            gps_time: Duration::seconds(settings.gps_time_tolerance_secs),
+        }
+    }
 }
 
 impl Default for Tolerances {
@@ -91,8 +103,10 @@ pub fn window(ctx: &PhotoContext, tol: &Tolerances) -> (DateTime<Utc>, DateTime<
                 start + Duration::days(1) + tol.inspection_window,
             )
         }
+        // From the phase going live (its plan's approval, or the task's creation when the
+        // supervision group set the phases) to the report's submission.
         RecordKind::Rectification => (
-            ctx.task.created_at - tol.clock_skew,
+            ctx.phase_started_at.unwrap_or(ctx.task.created_at) - tol.clock_skew,
             ctx.record.received_at + tol.clock_skew,
         ),
     }
@@ -289,6 +303,7 @@ mod tests {
                 created_at: now,
             },
             task,
+            phase_started_at: None,
         }
     }
 
@@ -339,6 +354,22 @@ mod tests {
             fieldproof_core::domain::Verification::from_reasons(r).verdict,
             fieldproof_core::domain::Verdict::Unverifiable
         );
+    }
+
+    #[test]
+    fn a_rectification_photo_from_before_its_phase_went_live_is_outside_the_window() {
+        let mut ctx = context(None);
+        ctx.record.kind = RecordKind::Rectification;
+        ctx.phase_started_at = Some(Utc::now() - Duration::minutes(30));
+        let mut early = reading(Some((39.6, 118.2)), None);
+        early.summary.captured_at = Some(Utc::now() - Duration::minutes(50));
+        let r = reasons(&early, &ctx, Utc::now(), &Tolerances::default());
+        assert!(
+            matches!(r.as_slice(), [Reason::TimeOutsideWindow { .. }]),
+            "{r:?}"
+        );
+        early.summary.captured_at = Some(Utc::now() - Duration::minutes(20));
+        assert!(reasons(&early, &ctx, Utc::now(), &Tolerances::default()).is_empty());
     }
 
     #[test]

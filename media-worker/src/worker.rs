@@ -2,15 +2,18 @@
 //! write the results back, and retry with back-off or fail for good. Any number of these
 //! loops, in any number of processes, share one queue safely.
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 use fieldproof_core::App;
 use fieldproof_core::storage::thumbnail_key;
 use fieldproof_core::store::ClaimedPhoto;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::{self, Inputs, PipelineError};
+use crate::decode::DecodeLimits;
+use crate::pipeline::{self, Inputs, LARGE_EDGE, Options, SMALL_EDGE};
 use crate::verify::Tolerances;
 
 /// Why one attempt failed.
@@ -34,10 +37,13 @@ pub enum Step {
 }
 
 /// A named worker; the name is written into the lease so an operator can see who holds what.
+/// Its loops share one memory budget, counted in MiB permits.
 #[derive(Debug, Clone)]
 pub struct Worker {
     app: App,
     id: String,
+    memory: Arc<Semaphore>,
+    budget_mib: u32,
 }
 
 impl Worker {
@@ -45,7 +51,15 @@ impl Worker {
     pub fn new(app: App) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         let id = format!("{host}:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Self { app, id }
+        let budget_mib = u32::try_from(app.settings.worker_memory_budget_mb)
+            .unwrap_or(u32::MAX)
+            .clamp(1, Semaphore::MAX_PERMITS as u32);
+        Self {
+            app,
+            id,
+            memory: Arc::new(Semaphore::new(budget_mib as usize)),
+            budget_mib,
+        }
     }
 
     fn lease(&self) -> Duration {
@@ -191,59 +205,83 @@ impl Worker {
             .get_bytes(&photo.original_key)
             .await
             .map_err(|e| transient("reading the original", &e))?;
+        // Reserve what the decode will need from the shared budget first; a photo larger than
+        // the whole budget waits until it has the budget to itself.
+        let need_mib = pipeline::memory_needed(&bytes, LARGE_EDGE)
+            .div_ceil(1 << 20)
+            .clamp(1, u64::from(self.budget_mib)) as u32;
+        let permit = self
+            .memory
+            .clone()
+            .acquire_many_owned(need_mib)
+            .await
+            .map_err(|e| transient("waiting for memory", &e))?;
+        let settings = &app.settings;
+        let options = Options {
+            limits: DecodeLimits {
+                max_pixels: settings.max_pixels,
+                max_bytes: settings.max_decode_bytes,
+            },
+            edges: vec![SMALL_EDGE, LARGE_EDGE],
+            format: settings.thumbnail_format,
+        };
         let context = app
             .store
             .photo_context(photo.record_id)
             .await
             .map_err(|e| transient("loading the record", &e))?;
+        let site_zone = context.site.timezone;
+        let analysed = tokio::task::spawn_blocking(move || pipeline::analyse(&bytes, site_zone, &options))
+            .await
+            .map_err(|e| AttemptError::Transient(format!("the processing thread stopped: {e}")))?
+            .map_err(|e| AttemptError::Permanent(e.to_string()))?;
+        drop(permit);
+        if analysed.sha256 != photo.sha256 {
+            return Err(AttemptError::Permanent(
+                "the stored original no longer matches the SHA-256 recorded at upload".into(),
+            ));
+        }
         let duplicate = app
             .store
             .find_duplicate_use(&photo.sha256, photo.id)
             .await
             .map_err(|e| transient("looking for reuse", &e))?;
-        let settings = &app.settings;
-        let tolerances = Tolerances {
-            clock_skew: Duration::seconds(settings.clock_skew_secs),
-            inspection_window: Duration::minutes(settings.inspection_window_tolerance_mins),
-            ..Tolerances::default()
-        };
-        let (max_pixels, max_decode_bytes) = (settings.max_pixels, settings.max_decode_bytes);
-        let received_at = photo.received_at;
-        let processed = tokio::task::spawn_blocking(move || {
-            let inputs = Inputs {
+        let similar = app
+            .store
+            .find_similar_use(
+                analysed.perceptual_hash,
+                settings.similar_photo_max_distance,
+                photo.record_id,
+            )
+            .await
+            .map_err(|e| transient("looking for similar photos", &e))?;
+        let analysis = pipeline::conclude(
+            &analysed,
+            &Inputs {
                 context: &context,
-                received_at,
+                received_at: photo.received_at,
                 duplicate,
-                tolerances,
-                max_pixels,
-                max_decode_bytes,
-            };
-            pipeline::process(&bytes, &inputs)
-        })
-        .await
-        .map_err(|e| AttemptError::Transient(format!("the processing thread stopped: {e}")))?
-        .map_err(|e: PipelineError| AttemptError::Permanent(e.to_string()))?;
-        let small_key = thumbnail_key(photo.id, "small");
-        let large_key = thumbnail_key(photo.id, "large");
-        app.objects
-            .put_bytes(&small_key, processed.small.into(), "image/jpeg")
-            .await
-            .map_err(|e| transient("storing a thumbnail", &e))?;
-        app.objects
-            .put_bytes(&large_key, processed.large.into(), "image/jpeg")
-            .await
-            .map_err(|e| transient("storing a thumbnail", &e))?;
-        let verdict = processed.analysis.verification.verdict.as_str();
+                similar,
+                tolerances: Tolerances::from_settings(settings),
+            },
+        );
+        let format = settings.thumbnail_format;
+        let mut keys = Vec::with_capacity(2);
+        for (thumbnail, size) in analysed.thumbnails.into_iter().zip(["small", "large"]) {
+            let key = thumbnail_key(photo.id, size, format);
+            app.objects
+                .put_bytes(&key, thumbnail.bytes.into(), format.mime())
+                .await
+                .map_err(|e| transient("storing a thumbnail", &e))?;
+            keys.push(key);
+        }
+        let [small_key, large_key] = keys.as_slice() else {
+            return Err(AttemptError::Permanent("the pipeline made no thumbnails".into()));
+        };
+        let verdict = analysis.verification.verdict.as_str();
         let stored = app
             .store
-            .complete_photo(
-                photo.id,
-                &self.id,
-                &processed.analysis,
-                &small_key,
-                &large_key,
-                Utc::now(),
-            )
+            .complete_photo(photo.id, &self.id, &analysis, small_key, large_key, Utc::now())
             .await
             .map_err(|e| transient("saving the results", &e))?;
         if !stored {

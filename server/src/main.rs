@@ -7,6 +7,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fieldproof_core::config::Settings;
 use fieldproof_core::service::audit;
+use fieldproof_media_worker::decode::DecodeLimits;
+use fieldproof_media_worker::inspect::{self, Against, SiteArg};
+use fieldproof_media_worker::pipeline::Options;
+use fieldproof_media_worker::verify::Tolerances;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +44,32 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Print what the evidence pipeline reads from a photo and concludes, through the worker's
+    /// own code; optionally write its thumbnails. Needs no database.
+    InspectPhoto {
+        /// The photo (JPEG, PNG, WebP or HEIC).
+        file: PathBuf,
+        /// The site to judge the location against: `LAT,LON[,DATUM[,RADIUS]]` (datum wgs84,
+        /// gcj02 or bd09; radius in metres, 200 when absent). Without it, location is not judged.
+        #[arg(long, allow_hyphen_values = true)]
+        site: Option<SiteArg>,
+        /// When the photo was filed, RFC 3339: the inspection day and "the future" are judged
+        /// against it. Without it, the time window is not judged.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// The site's IANA time zone; the `timezone` setting when absent.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// Write the thumbnails into this directory, as `NAME-EDGE.jpg` (or `.webp`).
+        #[arg(long)]
+        thumbnails: Option<PathBuf>,
+        /// Long edges of the thumbnails, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "256,1280", value_parser = clap::value_parser!(u32).range(8..=8192))]
+        sizes: Vec<u32>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a made-up geotagged JPEG, for demos and smoke tests of a deployment.
     DemoPhoto {
         /// Latitude (WGS-84) written into the GPS tags.
@@ -72,6 +102,29 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::PrintConfig => print_config(&settings),
         Command::DemoPhoto { lat, lon, at, out } => demo_photo(lat, lon, at, &out)?,
+        Command::InspectPhoto {
+            file,
+            site,
+            at,
+            timezone,
+            thumbnails,
+            sizes,
+            json,
+        } => {
+            let zone = match timezone {
+                Some(name) => name
+                    .parse::<chrono_tz::Tz>()
+                    .map_err(|_| anyhow::anyhow!("--timezone: unknown time zone `{name}`"))?,
+                None => settings.default_timezone()?,
+            };
+            let against = Against {
+                site,
+                at,
+                zone,
+                tolerances: Tolerances::from_settings(&settings),
+            };
+            inspect_photo(&settings, &file, &against, sizes, thumbnails.as_deref(), json)?;
+        }
         Command::Migrate => {
             fieldproof_server::open_app(settings).await?;
             tracing::info!("migrations applied");
@@ -133,6 +186,58 @@ fn print_config(settings: &Settings) {
         }
     );
     println!("effective storage: {}", settings.storage_url());
+}
+
+fn inspect_photo(
+    settings: &Settings,
+    file: &std::path::Path,
+    against: &Against,
+    edges: Vec<u32>,
+    thumbnails: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= settings.max_upload_bytes,
+        "{} has {size} bytes, more than max_upload_bytes ({})",
+        file.display(),
+        settings.max_upload_bytes
+    );
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let options = Options {
+        limits: DecodeLimits {
+            max_pixels: settings.max_pixels,
+            max_bytes: settings.max_decode_bytes,
+        },
+        edges,
+        format: settings.thumbnail_format,
+    };
+    let (report, analysed) = inspect::inspect(&bytes, against, &options)
+        .with_context(|| format!("{} cannot be processed", file.display()))?;
+    if let Some(dir) = thumbnails {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let stem = file
+            .file_stem()
+            .map_or_else(|| "photo".into(), |s| s.to_string_lossy().into_owned());
+        for thumbnail in &analysed.thumbnails {
+            let path = dir.join(format!(
+                "{stem}-{}.{}",
+                thumbnail.edge,
+                options.format.extension()
+            ));
+            std::fs::write(&path, &thumbnail.bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    let text = if json {
+        serde_json::to_string_pretty(&report).context("writing the report")? + "\n"
+    } else {
+        report.to_text()
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    Ok(())
 }
 
 fn demo_photo(

@@ -428,13 +428,17 @@ async fn a_photo_needing_more_decoder_memory_than_allowed_fails_with_its_reason(
     let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
     let task = task(&staff, &site_id).await;
     let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
-    // 1000×1000 RGB needs 3 MB decoded: over the 1 MiB budget.
+    // 1000×1000 decoded at full scale (the large thumbnail needs it) takes 4 MB: over 1 MiB.
     let id = crate::flow::upload(&staff, &record_id, photos::jpeg(1000, 1000, &Exif::default())).await;
     server.drain().await;
     let photo = staff.get(&format!("/api/v1/photos/{id}")).await.json();
     assert_eq!(photo["status"], "failed", "{photo}");
+    assert_eq!(photo["attempts"], 1, "{photo}");
     assert!(
-        photo["error"].as_str().unwrap().contains("cannot be decoded"),
+        photo["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than the limit of 1 MiB"),
         "{photo}"
     );
     server.stop().await;

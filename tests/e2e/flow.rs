@@ -488,7 +488,14 @@ async fn generated_photos_get_the_right_verdicts() {
     let mut ids = Vec::new();
     for (i, (_, exif, _)) in cases.iter().enumerate() {
         // Vary the size so no two photos share bytes.
-        ids.push(upload(&staff, &record_id, photos::jpeg(320 + i as u32, 240, exif)).await);
+        ids.push(
+            upload(
+                &staff,
+                &record_id,
+                photos::scene_jpeg(320 + i as u32, 240, 1 + i as u32, exif),
+            )
+            .await,
+        );
     }
     server.drain().await;
     for ((verdict, _, expected), id) in cases.iter().zip(&ids) {
@@ -504,7 +511,7 @@ async fn generated_photos_get_the_right_verdicts() {
         gps: Some((lat, lon)),
         ..Exif::default()
     };
-    let id = upload(&staff, &other_day, photos::jpeg(300, 200, &exif)).await;
+    let id = upload(&staff, &other_day, photos::scene_jpeg(300, 200, 20, &exif)).await;
     // No GPS in the photo: the phone's own fix is weaker evidence, never "verified".
     let fixed = uuid::Uuid::new_v4().to_string();
     let body = json!({ "task_id": task["id"], "kind": "inspection", "note": "", "device_time": Utc::now(),
@@ -529,7 +536,7 @@ async fn generated_photos_get_the_right_verdicts() {
         datetime_original: Some(stamp.clone()),
         ..Exif::default()
     };
-    let fix_id = upload(&staff, &fixed, photos::jpeg(301, 200, &no_gps)).await;
+    let fix_id = upload(&staff, &fixed, photos::scene_jpeg(301, 200, 21, &no_gps)).await;
     server.drain().await;
     let photo = staff.get(&format!("/api/v1/photos/{id}")).await.json();
     assert_eq!(codes(&photo), ["time_outside_window"], "{photo}");

@@ -137,10 +137,10 @@ async fn storage_trouble_retries_with_backoff_then_fails_visibly() {
 #[tokio::test]
 async fn an_undecodable_photo_fails_with_its_reason() {
     let server = TestServer::start(Env::embedded().await).await;
-    // A complete JPEG whose frame is marked lossless (SOF3), which no photo decoder here reads.
+    // A complete JPEG whose frame claims 7-bit samples, which no JPEG decoder reads.
     let mut jpeg = photos::jpeg(64, 64, &Exif::default());
     let sof = jpeg.windows(2).position(|p| p == [0xFF, 0xC0]).unwrap();
-    jpeg[sof + 1] = 0xC3;
+    jpeg[sof + 4] = 7;
     let id = one_photo(&server, jpeg).await;
     assert_eq!(server.drain().await, 1);
     let photo = status(&server, &id).await;
@@ -177,5 +177,137 @@ async fn the_same_bytes_twice_are_flagged_as_reuse() {
     assert_eq!(dup["photo_id"], first.as_str());
     assert_eq!(dup["record_id"], first_record.as_str());
     assert_eq!(photo["verification"]["verdict"], "suspicious");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_storage_outage_is_retried_and_loses_nothing() {
+    let mut env = Env::embedded().await;
+    env.settings.worker_backoff_secs = 0;
+    let server = TestServer::start(env).await;
+    let id = one_photo(&server, photos::jpeg(90, 60, &Exif::default())).await;
+    let sha = server
+        .app
+        .store
+        .find_photo(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .sha256;
+    let path = server
+        .env
+        .settings
+        .data_dir
+        .join("objects")
+        .join(fieldproof_core::storage::original_key(&sha));
+    let hidden = path.with_extension("hidden");
+    std::fs::rename(&path, &hidden).unwrap();
+    let worker = fieldproof_media_worker::Worker::new(server.app.clone());
+    assert_eq!(
+        worker.process_next().await.unwrap(),
+        fieldproof_media_worker::Step::Worked
+    );
+    let photo = status(&server, &id).await;
+    assert_eq!(photo["status"], "received", "scheduled for another try: {photo}");
+    std::fs::rename(&hidden, &path).unwrap();
+    server.drain().await;
+    let photo = status(&server, &id).await;
+    assert_eq!(photo["status"], "done", "{photo}");
+    assert_eq!(photo["attempts"], 2);
+    assert!(photo["error"].is_null(), "{photo}");
+    server.stop().await;
+}
+
+/// The photo re-saved smaller at a lower quality: other bytes, the same picture.
+fn resaved(bytes: &[u8], width: u32, quality: u8) -> Vec<u8> {
+    let smaller = image::load_from_memory(bytes)
+        .unwrap()
+        .resize(width, width, image::imageops::FilterType::Triangle)
+        .to_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&smaller)
+        .unwrap();
+    out
+}
+
+async fn similar_photos_in_other_records_are_flagged(server: TestServer) {
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let task_id = task["id"].as_str().unwrap();
+    let first_record = record(&staff, task_id, &Utc::now().to_rfc3339()).await;
+    let second_record = record(&staff, task_id, &Utc::now().to_rfc3339()).await;
+    let exif = Exif {
+        datetime_original: Some(Utc::now().format("%Y:%m:%d %H:%M:%S").to_string()),
+        offset_time_original: Some("+00:00".into()),
+        gps: Some((39.6, 118.2)),
+        ..Exif::default()
+    };
+    let original = photos::jpeg(1600, 1200, &exif);
+    let first = upload(&staff, &first_record, original.clone()).await;
+    server.drain().await;
+    // Another shot of the same record looks alike too, and that is fine.
+    let same_record = upload(&staff, &first_record, resaved(&original, 1400, 85)).await;
+    let copy = upload(&staff, &second_record, resaved(&original, 800, 60)).await;
+    let unrelated_exif = Exif {
+        orientation: Some(3),
+        ..exif.clone()
+    };
+    let unrelated = upload(&staff, &second_record, photos::jpeg(1600, 1200, &unrelated_exif)).await;
+    server.drain().await;
+    let codes = |photo: &serde_json::Value| -> Vec<String> {
+        photo["verification"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let photo = status(&server, &copy).await;
+    let similar = photo["verification"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "similar_photo")
+        .unwrap_or_else(|| panic!("not flagged: {photo}"))
+        .clone();
+    assert_eq!(similar["photo_id"], first.as_str());
+    assert_eq!(similar["record_id"], first_record.as_str());
+    assert_eq!(similar["task_id"], task_id);
+    assert!(similar["distance"].as_u64().unwrap() <= 6, "{similar}");
+    assert_eq!(photo["verification"]["verdict"], "suspicious");
+    for id in [&same_record, &unrelated] {
+        let photo = status(&server, id).await;
+        assert!(!codes(&photo).contains(&"similar_photo".to_owned()), "{photo}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn similar_photos_are_flagged_on_sqlite() {
+    similar_photos_in_other_records_are_flagged(TestServer::start(Env::embedded().await).await).await;
+}
+
+#[tokio::test]
+async fn similar_photos_are_flagged_on_postgres() {
+    let Some(env) = Env::scaled().await else { return };
+    similar_photos_in_other_records_are_flagged(TestServer::start(env).await).await;
+}
+
+#[tokio::test]
+async fn thumbnails_can_be_webp() {
+    let mut env = Env::embedded().await;
+    env.settings.thumbnail_format = fieldproof_core::config::ThumbFormat::Webp;
+    let server = TestServer::start(env).await;
+    let id = one_photo(&server, photos::jpeg(900, 600, &Exif::default())).await;
+    server.drain().await;
+    let admin = server.admin().await;
+    for size in ["small", "large"] {
+        let t = admin.get(&format!("/api/v1/photos/{id}/thumbnails/{size}")).await;
+        assert_eq!(t.status, 200);
+        assert_eq!(t.header("content-type"), Some("image/webp"));
+        assert!(t.body.starts_with(b"RIFF") && &t.body[8..12] == b"WEBP");
+    }
     server.stop().await;
 }

@@ -189,6 +189,18 @@ pub enum Reason {
         /// Its task.
         task_id: TaskId,
     },
+    /// A photo that looks the same (perceptual hash within the threshold) is already evidence
+    /// in another record: the same scene re-shot, or the old photo re-saved or resized.
+    SimilarPhoto {
+        /// The earlier photo.
+        photo_id: PhotoId,
+        /// Its record.
+        record_id: RecordId,
+        /// Its task.
+        task_id: TaskId,
+        /// Bits of the 64-bit hashes that differ.
+        distance: u32,
+    },
 }
 
 impl Reason {
@@ -204,6 +216,7 @@ impl Reason {
                 | Reason::DeviceLocationMismatch { .. }
                 | Reason::EditedBySoftware { .. }
                 | Reason::DuplicatePhoto { .. }
+                | Reason::SimilarPhoto { .. }
         )
     }
 }
@@ -246,4 +259,6 @@ pub struct PhotoAnalysis {
     pub exif: ExifSummary,
     /// The verdict.
     pub verification: Verification,
+    /// The 64-bit perceptual hash of the upright image, for `similar_photo` lookups.
+    pub perceptual_hash: Option<u64>,
 }

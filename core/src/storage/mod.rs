@@ -132,8 +132,8 @@ pub fn original_key(sha256_hex: &str) -> String {
 }
 
 /// Object key of a photo's thumbnail of one size.
-pub fn thumbnail_key(photo: crate::ids::PhotoId, size: &str) -> String {
-    format!("thumbnails/{photo}/{size}.jpg")
+pub fn thumbnail_key(photo: crate::ids::PhotoId, size: &str, format: crate::config::ThumbFormat) -> String {
+    format!("thumbnails/{photo}/{size}.{}", format.extension())
 }
 
 /// Keys are made by the server from hex digests and UUIDs; anything else is refused so that no

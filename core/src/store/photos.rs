@@ -94,6 +94,8 @@ pub struct PhotoContext {
     pub task: Task,
     /// The task's site.
     pub site: Site,
+    /// When the record's phase went live (a rectification report's window opens then).
+    pub phase_started_at: Option<DateTime<Utc>>,
 }
 
 /// Where the same bytes were used as evidence before.
@@ -217,7 +219,16 @@ impl Store {
             .find_site(task.site_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("task without site".into()))?;
-        Ok(PhotoContext { record, task, site })
+        let phase_started_at = match record.phase_id {
+            Some(phase) => self.find_phase(phase).await?.and_then(|p| p.starts_at),
+            None => None,
+        };
+        Ok(PhotoContext {
+            record,
+            task,
+            site,
+            phase_started_at,
+        })
     }
 
     /// The earliest other photo with the same bytes, if any.
@@ -240,6 +251,59 @@ impl Store {
             photo_id,
             record_id,
             task_id,
+        }))
+    }
+
+    /// The earliest photo of another record whose perceptual hash lies within `max_distance`
+    /// bits of `hash`, with the distance.
+    ///
+    /// Two hashes within `d` bits agree on at least one of their four 16-bit quarters within
+    /// `d / 4` bits, so each quarter's index is asked for every value that close (17 values a
+    /// quarter at the default threshold) and only those candidates are compared in full.
+    pub async fn find_similar_use(
+        &self,
+        hash: u64,
+        max_distance: u32,
+        except_record: RecordId,
+    ) -> StoreResult<Option<(DuplicateUse, u32)>> {
+        if max_distance == 0 {
+            return Ok(None);
+        }
+        let radius = max_distance / 4;
+        let quarters = (0..4)
+            .map(|q| {
+                let values = neighbours(quarter(hash, q), radius)
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                format!("p.phash_{q} IN ({values})")
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        // Only integers made here go into the statement.
+        let sql = format!(
+            "SELECT p.id, p.record_id, r.task_id, p.phash, p.received_at FROM photos p              JOIN records r ON r.id = p.record_id              WHERE ({quarters}) AND p.record_id <> $1"
+        );
+        let rows: Vec<(PhotoId, RecordId, TaskId, i64, DateTime<Utc>)> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(except_record).fetch_all(pool).await?
+        });
+        let best = rows
+            .into_iter()
+            .filter_map(|(photo_id, record_id, task_id, other, received_at)| {
+                let distance = (hash ^ other as u64).count_ones();
+                (distance <= max_distance).then_some((received_at, photo_id, record_id, task_id, distance))
+            })
+            .min_by_key(|(received_at, photo_id, ..)| (*received_at, photo_id.0));
+        Ok(best.map(|(_, photo_id, record_id, task_id, distance)| {
+            (
+                DuplicateUse {
+                    photo_id,
+                    record_id,
+                    task_id,
+                },
+                distance,
+            )
         }))
     }
 
@@ -326,13 +390,15 @@ impl Store {
                 "reasons": analysis.verification.reasons.len(),
             }),
         );
+        let hash = analysis.perceptual_hash;
         let width = i32::try_from(analysis.width).unwrap_or(i32::MAX);
         let height = i32::try_from(analysis.height).unwrap_or(i32::MAX);
         let done = in_tx!(self, tx => {
             let done = sqlx::query(
                 "UPDATE photos SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, \
                  content_type = $1, width = $2, height = $3, exif = $4, verification = $5, verdict = $6, \
-                 thumb_small_key = $7, thumb_large_key = $8, processed_at = $9 \
+                 thumb_small_key = $7, thumb_large_key = $8, processed_at = $9, \
+                 phash = $12, phash_0 = $13, phash_1 = $14, phash_2 = $15, phash_3 = $16 \
                  WHERE id = $10 AND lease_owner = $11 AND status = 'processing'",
             )
             .bind(&analysis.content_type)
@@ -346,6 +412,11 @@ impl Store {
             .bind(now)
             .bind(photo)
             .bind(worker)
+            .bind(hash.map(|h| h as i64))
+            .bind(hash.map(|h| i32::from(quarter(h, 0))))
+            .bind(hash.map(|h| i32::from(quarter(h, 1))))
+            .bind(hash.map(|h| i32::from(quarter(h, 2))))
+            .bind(hash.map(|h| i32::from(quarter(h, 3))))
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -412,5 +483,56 @@ impl Store {
                 .await?
         });
         Ok(n)
+    }
+}
+
+/// Quarter `q` (0–3, low bits first) of a 64-bit hash.
+fn quarter(hash: u64, q: u32) -> u16 {
+    (hash >> (16 * q)) as u16
+}
+
+/// Every 16-bit value within `radius` bits of `value`, `value` first.
+fn neighbours(value: u16, radius: u32) -> Vec<u16> {
+    let mut out = vec![value];
+    let mut frontier = vec![(value, 0u32)];
+    for _ in 0..radius.min(16) {
+        let mut next = Vec::new();
+        for (v, lowest) in frontier {
+            // Flip only bits above the last one flipped, so each set is made once.
+            for bit in lowest..16 {
+                let flipped = v ^ (1 << bit);
+                out.push(flipped);
+                next.push((flipped, bit + 1));
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod similarity_tests {
+    use super::*;
+
+    #[test]
+    fn neighbours_are_every_value_within_the_radius_once() {
+        for radius in 0..=3 {
+            let mut n = neighbours(0xA5A5, radius);
+            let count = n.len();
+            n.sort_unstable();
+            n.dedup();
+            assert_eq!(n.len(), count, "duplicates at radius {radius}");
+            let expected = (0..=0xFFFFu16)
+                .filter(|v| (v ^ 0xA5A5).count_ones() <= radius)
+                .count();
+            assert_eq!(count, expected);
+        }
+    }
+
+    #[test]
+    fn quarters_cover_the_hash() {
+        let h = 0x0123_4567_89AB_CDEF_u64;
+        let back = (0..4).fold(0u64, |acc, q| acc | (u64::from(quarter(h, q)) << (16 * q)));
+        assert_eq!(back, h);
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use fieldproof_core::config::ThumbFormat;
 use fieldproof_core::domain::Record;
 use fieldproof_core::ids::PhotoId;
 use fieldproof_core::service::Caller;
@@ -100,7 +101,8 @@ async fn serve(
     let photo = target.photo;
     let content_type = match variant {
         Variant::Original => photo.content_type.as_str(),
-        Variant::Small | Variant::Large => "image/jpeg",
+        Variant::Small => thumbnail_type(photo.thumb_small_key.as_deref()),
+        Variant::Large => thumbnail_type(photo.thumb_large_key.as_deref()),
     };
     let mut headers = HeaderMap::new();
     let etag_value = HeaderValue::from_str(etag).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -137,12 +139,18 @@ async fn serve(
     Ok((headers, Body::from_stream(body.stream)).into_response())
 }
 
+/// Thumbnails carry their format in the key's extension (the setting may change over time).
+fn thumbnail_type(key: Option<&str>) -> &'static str {
+    key.map_or("image/jpeg", |k| ThumbFormat::of_key(k).mime())
+}
+
 /// Only the formats the pipeline accepts are ever served; anything else is opaque bytes.
 fn static_type(content_type: &str) -> &'static str {
     match content_type {
         "image/jpeg" => "image/jpeg",
         "image/png" => "image/png",
         "image/webp" => "image/webp",
+        "image/heic" => "image/heic",
         _ => "application/octet-stream",
     }
 }

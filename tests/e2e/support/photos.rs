@@ -11,6 +11,11 @@ pub fn jpeg(width: u32, height: u32, exif: &Exif) -> Vec<u8> {
     fieldproof_media_worker::synth::jpeg(width, height, exif).expect("generating a JPEG")
 }
 
+/// A generated JPEG of its own scene, so that photos of one task are not `similar_photo`.
+pub fn scene_jpeg(width: u32, height: u32, scene: u32, exif: &Exif) -> Vec<u8> {
+    fieldproof_media_worker::synth::scene_jpeg(width, height, scene, exif).expect("generating a JPEG")
+}
+
 /// `../shared/fixtures/photos` beside the repository, when it is there.
 pub fn shared_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos");
