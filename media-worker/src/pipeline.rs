@@ -79,7 +79,25 @@ pub fn memory_needed(bytes: &[u8], largest_edge: u32) -> u64 {
 
 /// Runs the CPU part on a whole original. CPU-bound: call it from a blocking thread.
 pub fn analyse(bytes: &[u8], zone: Tz, options: &Options) -> Result<Analysed, PipelineError> {
-    let sha256 = hex::encode(Sha256::digest(bytes));
+    // The digest reads the whole file while the decoder works on it: on a second core it is
+    // free, and on a busy machine it costs what it would have cost anyway.
+    std::thread::scope(|scope| {
+        let digest = scope.spawn(|| hex::encode(Sha256::digest(bytes)));
+        let sha256 = move || {
+            digest
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        analyse_pixels(bytes, zone, options, sha256)
+    })
+}
+
+fn analyse_pixels(
+    bytes: &[u8],
+    zone: Tz,
+    options: &Options,
+    sha256: impl FnOnce() -> String,
+) -> Result<Analysed, PipelineError> {
     let info = imageinfo::inspect(&mut std::io::Cursor::new(bytes))?;
     let reading = exif::read(bytes, zone);
     let largest = options.edges.iter().copied().max().unwrap_or(LARGE_EDGE);
@@ -98,7 +116,7 @@ pub fn analyse(bytes: &[u8], zone: Tz, options: &Options) -> Result<Analysed, Pi
         .ok_or_else(|| ThumbError::Pixels("no thumbnail size asked for".into()))?;
     let perceptual_hash = phash::dhash(&smallest.image);
     Ok(Analysed {
-        sha256,
+        sha256: sha256(),
         info,
         reading,
         width,
