@@ -85,6 +85,22 @@ const EDITORS: &[&str] = &[
     "snapchat",
     "remini",
     "beautycam",
+    "beautyplus",
+    "hypic",
+    "xingtu",
+    "轻颜",
+    "faceu",
+    "b612",
+    "wink",
+    "inshot",
+    "pixlr",
+    "afterlight",
+    "prisma",
+    "lensa",
+    "airbrush",
+    "youcam",
+    "camera360",
+    "天天p图",
 ];
 
 /// The time window a record's photos must be taken in.

@@ -303,6 +303,32 @@ fn an_image_that_is_not_an_image_fails_with_a_clear_reason() {
     );
 }
 
+#[test]
+fn an_exif_block_with_an_ifd_loop_and_a_huge_count_is_read_as_far_as_it_goes() {
+    // Little-endian TIFF: IFD0 at 8 holds Make (ASCII) claiming 4 GiB far past the end, then
+    // points back at itself as the next IFD.
+    let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&0x010Fu16.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    tiff.extend_from_slice(&0x7FFF_FFFFu32.to_le_bytes());
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let plain = synth::jpeg(64, 48, &SynthExif::default()).unwrap();
+    let mut jpeg = plain[..2].to_vec();
+    jpeg.extend_from_slice(&[0xFF, 0xE1]);
+    jpeg.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+    jpeg.extend_from_slice(&app1);
+    jpeg.extend_from_slice(&plain[2..]);
+    let a = analyse(&jpeg).expect("the pixels are fine");
+    assert!(a.reading.present);
+    assert_eq!(a.reading.summary.make, None);
+    assert!(!a.reading.problems.is_empty(), "the broken block is reported");
+    assert_eq!(a.thumbnails[0].image.dimensions(), (64, 48));
+}
+
 /// Seeds for mutation: a generated photo with full EXIF, and the real ones when present.
 fn seeds() -> Vec<Vec<u8>> {
     let exif = SynthExif {

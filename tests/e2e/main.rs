@@ -14,6 +14,7 @@ mod authz;
 mod bad_input;
 mod flow;
 mod idempotency;
+mod inspect;
 mod lists;
 mod processes;
 mod worker;

@@ -259,7 +259,9 @@ impl Store {
     ///
     /// Two hashes within `d` bits agree on at least one of their four 16-bit quarters within
     /// `d / 4` bits, so each quarter's index is asked for every value that close (17 values a
-    /// quarter at the default threshold) and only those candidates are compared in full.
+    /// quarter at the default threshold). The indexes hold the whole hash too, so the
+    /// candidates are compared without reading a row; only the few close hashes are then
+    /// looked up with their records.
     pub async fn find_similar_use(
         &self,
         hash: u64,
@@ -270,39 +272,53 @@ impl Store {
             return Ok(None);
         }
         let radius = max_distance / 4;
-        let quarters = (0..4)
+        // Only integers made here go into the statements.
+        let candidates_sql = (0..4)
             .map(|q| {
                 let values = neighbours(quarter(hash, q), radius)
                     .iter()
                     .map(u16::to_string)
                     .collect::<Vec<_>>()
                     .join(",");
-                format!("p.phash_{q} IN ({values})")
+                format!("SELECT phash FROM photos WHERE phash_{q} IN ({values})")
             })
             .collect::<Vec<_>>()
-            .join(" OR ");
-        // Only integers made here go into the statement.
-        let sql = format!(
-            "SELECT p.id, p.record_id, r.task_id, p.phash, p.received_at FROM photos p              JOIN records r ON r.id = p.record_id              WHERE ({quarters}) AND p.record_id <> $1"
-        );
-        let rows: Vec<(PhotoId, RecordId, TaskId, i64, DateTime<Utc>)> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(except_record).fetch_all(pool).await?
+            // One index-only scan per quarter; an OR would make a bitmap scan that reads rows.
+            .join(" UNION ALL ");
+        let candidates: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(&candidates_sql).fetch_all(pool).await?
         });
-        let best = rows
+        let mut close: Vec<(u32, u64)> = candidates
             .into_iter()
-            .filter_map(|(photo_id, record_id, task_id, other, received_at)| {
-                let distance = (hash ^ other as u64).count_ones();
-                (distance <= max_distance).then_some((received_at, photo_id, record_id, task_id, distance))
-            })
-            .min_by_key(|(received_at, photo_id, ..)| (*received_at, photo_id.0));
-        Ok(best.map(|(_, photo_id, record_id, task_id, distance)| {
+            .map(|other| ((hash ^ other as u64).count_ones(), other as u64))
+            .filter(|(distance, _)| *distance <= max_distance)
+            .collect();
+        close.sort_unstable();
+        close.dedup();
+        close.truncate(MAX_CLOSE_HASHES);
+        if close.is_empty() {
+            return Ok(None);
+        }
+        let wanted = close
+            .iter()
+            .map(|(_, h)| format!("(p.phash_0 = {} AND p.phash = {})", quarter(*h, 0), *h as i64))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!(
+            "SELECT p.id, p.record_id, r.task_id, p.phash FROM photos p JOIN records r ON r.id = p.record_id \
+             WHERE ({wanted}) AND p.record_id <> $1 ORDER BY p.received_at, p.id LIMIT 1"
+        );
+        let row: Option<(PhotoId, RecordId, TaskId, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(except_record).fetch_optional(pool).await?
+        });
+        Ok(row.map(|(photo_id, record_id, task_id, other)| {
             (
                 DuplicateUse {
                     photo_id,
                     record_id,
                     task_id,
                 },
-                distance,
+                (hash ^ other as u64).count_ones(),
             )
         }))
     }
@@ -485,6 +501,10 @@ impl Store {
         Ok(n)
     }
 }
+
+/// Most distinct close hashes looked up with their records (a flat or black picture has many
+/// look-alikes; the earliest among the closest is enough).
+const MAX_CLOSE_HASHES: usize = 200;
 
 /// Quarter `q` (0–3, low bits first) of a 64-bit hash.
 fn quarter(hash: u64, q: u32) -> u16 {
