@@ -1,6 +1,7 @@
 //! Fieldproof's evidence pipeline: EXIF reading, time and location verification, thumbnails,
 //! and the worker loop that claims photo rows from the store.
 
+pub mod budget;
 pub mod colour;
 pub mod decode;
 pub mod exif;

@@ -2,16 +2,15 @@
 //! write the results back, and retry with back-off or fail for good. Any number of these
 //! loops, in any number of processes, share one queue safely.
 
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 use fieldproof_core::App;
 use fieldproof_core::storage::thumbnail_key;
 use fieldproof_core::store::ClaimedPhoto;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::MemoryBudget;
 use crate::decode::DecodeLimits;
 use crate::pipeline::{self, Inputs, LARGE_EDGE, Options, SMALL_EDGE};
 use crate::verify::Tolerances;
@@ -42,8 +41,7 @@ pub enum Step {
 pub struct Worker {
     app: App,
     id: String,
-    memory: Arc<Semaphore>,
-    budget_mib: u32,
+    memory: MemoryBudget,
 }
 
 impl Worker {
@@ -51,15 +49,8 @@ impl Worker {
     pub fn new(app: App) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         let id = format!("{host}:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        let budget_mib = u32::try_from(app.settings.worker_memory_budget_mb)
-            .unwrap_or(u32::MAX)
-            .clamp(1, Semaphore::MAX_PERMITS as u32);
-        Self {
-            app,
-            id,
-            memory: Arc::new(Semaphore::new(budget_mib as usize)),
-            budget_mib,
-        }
+        let memory = MemoryBudget::new(app.settings.worker_memory_budget_mb);
+        Self { app, id, memory }
     }
 
     fn lease(&self) -> Duration {
@@ -205,15 +196,9 @@ impl Worker {
             .get_bytes(&photo.original_key)
             .await
             .map_err(|e| transient("reading the original", &e))?;
-        // Reserve what the decode will need from the shared budget first; a photo larger than
-        // the whole budget waits until it has the budget to itself.
-        let need_mib = pipeline::memory_needed(&bytes, LARGE_EDGE)
-            .div_ceil(1 << 20)
-            .clamp(1, u64::from(self.budget_mib)) as u32;
-        let permit = self
+        let reservation = self
             .memory
-            .clone()
-            .acquire_many_owned(need_mib)
+            .reserve(pipeline::memory_needed(&bytes, LARGE_EDGE))
             .await
             .map_err(|e| transient("waiting for memory", &e))?;
         let settings = &app.settings;
@@ -235,7 +220,7 @@ impl Worker {
             .await
             .map_err(|e| AttemptError::Transient(format!("the processing thread stopped: {e}")))?
             .map_err(|e| AttemptError::Permanent(e.to_string()))?;
-        drop(permit);
+        drop(reservation);
         if analysed.sha256 != photo.sha256 {
             return Err(AttemptError::Permanent(
                 "the stored original no longer matches the SHA-256 recorded at upload".into(),

@@ -243,6 +243,18 @@ fn declared_jpeg(width: u16, height: u16) -> Vec<u8> {
 }
 
 #[test]
+fn memory_is_estimated_from_the_header_at_the_decode_scale() {
+    let baseline = declared_jpeg(12000, 9000);
+    let need = pipeline::memory_needed(&baseline, 1280);
+    assert!(need < 32 << 20, "108 MP baseline at 1/8 scale: {need} bytes");
+    // A progressive JPEG keeps every coefficient until its last scan: no shrinking that.
+    let mut progressive = baseline.clone();
+    progressive[3] = 0xC2;
+    let need = pipeline::memory_needed(&progressive, 1280);
+    assert!(need > 200 << 20, "108 MP progressive: {need} bytes");
+}
+
+#[test]
 fn a_60000_by_60000_declaration_is_refused_before_decoding() {
     let err = analyse(&declared_jpeg(60000, 60000)).err().expect("refused");
     assert!(
