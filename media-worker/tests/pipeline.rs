@@ -248,7 +248,7 @@ fn memory_is_estimated_from_the_header_at_the_decode_scale() {
     let need = pipeline::memory_needed(&baseline, 1280);
     assert!(need < 32 << 20, "108 MP baseline at 1/8 scale: {need} bytes");
     // A progressive JPEG keeps every coefficient until its last scan: no shrinking that.
-    let mut progressive = baseline.clone();
+    let mut progressive = baseline;
     progressive[3] = 0xC2;
     let need = pipeline::memory_needed(&progressive, 1280);
     assert!(need > 200 << 20, "108 MP progressive: {need} bytes");
