@@ -26,6 +26,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -100,6 +102,11 @@ pub fn router(app: App, metrics: Metrics) -> Router {
                 .unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
         }))
+        // Bodies may arrive gzip-compressed (the JSON limit applies to what they inflate to);
+        // other encodings reach the handler as they are and fail there as malformed.
+        .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
+        // JSON and text answers are compressed by negotiation; images never are.
+        .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
