@@ -117,3 +117,36 @@ async fn answers_are_compressed_by_negotiation_and_images_are_not() {
     assert_eq!(site["name"], "Coking plant", "{site}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn record_reads_answer_304_until_the_record_changes() {
+    let server = TestServer::start(Env::embedded().await).await;
+    let staff = server.staff().await;
+    let site_id = site(&staff, 39.6, 118.2, "Asia/Shanghai").await;
+    let task = task(&staff, &site_id).await;
+    let record_id = record(&staff, task["id"].as_str().unwrap(), &Utc::now().to_rfc3339()).await;
+    let path = format!("/mobile/v1/records/{record_id}");
+    let first = staff.get(&path).await;
+    assert_eq!(first.status, 200);
+    let etag = first.header("etag").unwrap().to_owned();
+    let conditional = |tag: &str| {
+        staff
+            .request(reqwest::Method::GET, &path)
+            .header("if-none-match", tag.to_owned())
+    };
+    let again = staff.send(conditional(&etag)).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+    upload(&staff, &record_id, photos::jpeg(300, 200, &Exif::default())).await;
+    let changed = staff.send(conditional(&etag)).await;
+    assert_eq!(changed.status, 200, "a new photo changes the record");
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+    assert_eq!(
+        changed.json()["photos"].as_array().unwrap().len(),
+        1,
+        "{}",
+        changed.text()
+    );
+    server.stop().await;
+}

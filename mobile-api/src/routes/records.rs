@@ -3,11 +3,13 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use axum::routing::put;
 use fieldproof_core::domain::NewRecord;
 use fieldproof_core::ids::{PhotoId, RecordId};
 use fieldproof_core::service::{photos, records, upload};
 use fieldproof_core::web::dto::RecordDto;
+use fieldproof_core::web::etag::conditional_json;
 use fieldproof_core::web::{CurrentUser, Json, Path};
 use fieldproof_core::{ApiError, App};
 
@@ -45,13 +47,15 @@ async fn update_record(
     Ok((status, Json(RecordDto::new(&record, &photos))))
 }
 
+/// A record with its photos; `If-None-Match` with the last `ETag` answers 304 when unchanged.
 async fn find_record(
     axum::extract::State(app): axum::extract::State<App>,
     caller: CurrentUser,
     Path(id): Path<RecordId>,
-) -> Result<Json<RecordDto>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (record, photos) = records::find_record(&app, &caller.caller, id).await?;
-    Ok(Json(RecordDto::new(&record, &photos)))
+    conditional_json(&headers, &RecordDto::new(&record, &photos))
 }
 
 async fn update_photo(
