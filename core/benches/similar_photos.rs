@@ -165,15 +165,8 @@ async fn seed(pool: &sqlx::PgPool, photos: usize) -> (Vec<Uuid>, Vec<(u64, Strin
     (records, samples)
 }
 
-/// The median and 99th percentile of `samples`.
-fn median_p99(samples: &mut [Duration]) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
-}
-
 fn report(label: &str, mut samples: Vec<Duration>, found: usize) {
-    let (median, p99) = median_p99(&mut samples);
+    let (median, p99) = support::median_p99(&mut samples);
     println!(
         "  {label:<52} {median:>10.2?} {p99:>10.2?} {found:>5}/{}",
         samples.len()

@@ -42,3 +42,14 @@ pub async fn drop_database(store: Store, name: &str) -> Result<(), Box<dyn std::
         .await?;
     Ok(())
 }
+
+/// The median and 99th percentile of `samples`.
+#[allow(
+    dead_code,
+    reason = "each bench compiles this module; the audit bench reports rates"
+)]
+pub fn median_p99(samples: &mut [std::time::Duration]) -> (std::time::Duration, std::time::Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}

@@ -234,15 +234,8 @@ async fn measure(
         rows = store.list_tasks(scope, filter, now).await.unwrap().len();
         samples.push(start.elapsed());
     }
-    let (median, p99) = median_p99(&mut samples);
+    let (median, p99) = support::median_p99(&mut samples);
     (median, p99, rows)
-}
-
-/// The median and 99th percentile of `samples`.
-pub fn median_p99(samples: &mut [Duration]) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
 }
 
 #[tokio::main(flavor = "multi_thread")]

@@ -15,6 +15,24 @@ async fn one_photo(server: &TestServer, bytes: Vec<u8>) -> String {
     upload(&staff, &record_id, bytes).await
 }
 
+/// Where the embedded store keeps the original of photo `id`.
+async fn original_path(server: &TestServer, id: &str) -> std::path::PathBuf {
+    let sha = server
+        .app
+        .store
+        .find_photo(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .sha256;
+    server
+        .env
+        .settings
+        .data_dir
+        .join("objects")
+        .join(fieldproof_core::storage::original_key(&sha))
+}
+
 async fn status(server: &TestServer, id: &str) -> serde_json::Value {
     server
         .admin()
@@ -106,20 +124,7 @@ async fn storage_trouble_retries_with_backoff_then_fails_visibly() {
     env.settings.worker_max_attempts = 3;
     let server = TestServer::start(env).await;
     let id = one_photo(&server, photos::jpeg(90, 60, &Exif::default())).await;
-    let sha = server
-        .app
-        .store
-        .find_photo(id.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .sha256;
-    let path = server
-        .env
-        .settings
-        .data_dir
-        .join("objects")
-        .join(fieldproof_core::storage::original_key(&sha));
+    let path = original_path(&server, &id).await;
     let hidden = path.with_extension("hidden");
     std::fs::rename(&path, &hidden).unwrap();
     assert_eq!(server.drain().await, 3, "three attempts, then failed");
@@ -186,20 +191,7 @@ async fn a_storage_outage_is_retried_and_loses_nothing() {
     env.settings.worker_backoff_secs = 0;
     let server = TestServer::start(env).await;
     let id = one_photo(&server, photos::jpeg(90, 60, &Exif::default())).await;
-    let sha = server
-        .app
-        .store
-        .find_photo(id.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .sha256;
-    let path = server
-        .env
-        .settings
-        .data_dir
-        .join("objects")
-        .join(fieldproof_core::storage::original_key(&sha));
+    let path = original_path(&server, &id).await;
     let hidden = path.with_extension("hidden");
     std::fs::rename(&path, &hidden).unwrap();
     let worker = fieldproof_media_worker::Worker::new(server.app.clone());
