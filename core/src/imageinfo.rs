@@ -253,6 +253,8 @@ fn png<R: Read + Seek>(reader: &mut R) -> Result<(u32, u32), ImageInfoError> {
         } else if size.is_none() {
             return Err(ImageInfoError::Malformed("first chunk is not IHDR"));
         } else if kind == b"IEND" {
+            // The end chunk's CRC must be there too: a cut-off upload is not complete.
+            exact(reader, &mut [0u8; 4])?;
             return size.ok_or(ImageInfoError::Malformed("no IHDR"));
         } else {
             // Seeking past the end succeeds, so check that the chunk's bytes are really there.
@@ -292,8 +294,10 @@ fn webp<R: Read + Seek>(reader: &mut R) -> Result<(u32, u32), ImageInfoError> {
 
 /// Brands of HEVC-coded HEIF files (ISO/IEC 23008-12 Annex B) and of the generic image
 /// brands phones put first while listing `heic` among the compatible ones.
-const HEIC_BRANDS: [&[u8; 4]; 6] = [b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"];
-const GENERIC_BRANDS: [&[u8; 4]; 2] = [b"mif1", b"msf1"];
+const HEIC_BRANDS: [&[u8; 4]; 4] = [b"heic", b"heix", b"heim", b"heis"];
+const GENERIC_BRANDS: [&[u8; 4]; 1] = [b"mif1"];
+/// Image sequences (bursts, animations): not a photo.
+const SEQUENCE_BRANDS: [&[u8; 4]; 3] = [b"msf1", b"hevc", b"hevx"];
 
 /// Decides from the `ftyp` box in `head` whether an ISO media file is a HEIC image.
 fn heif_brand(head: &[u8]) -> Result<ImageFormat, ImageInfoError> {
@@ -309,6 +313,9 @@ fn heif_brand(head: &[u8]) -> Result<ImageFormat, ImageInfoError> {
         || (is(&GENERIC_BRANDS, major) && compatible.clone().any(|b| is(&HEIC_BRANDS, b)))
     {
         return Ok(ImageFormat::Heif);
+    }
+    if is(&SEQUENCE_BRANDS, major) {
+        return Err(ImageInfoError::Unsupported("a HEIF image sequence"));
     }
     if major == b"avif" || compatible.clone().any(|b| b == b"avif") {
         return Err(ImageInfoError::Unsupported("AVIF"));
@@ -431,6 +438,19 @@ mod tests {
     }
 
     #[test]
+    fn a_png_cut_inside_its_end_chunk_is_truncated() {
+        let mut png = Vec::new();
+        image::RgbImage::new(4, 4)
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert!(inspect(&mut Cursor::new(&png)).is_ok());
+        for cut in 1..=4 {
+            let r = inspect(&mut Cursor::new(&png[..png.len() - cut]));
+            assert!(matches!(r, Err(ImageInfoError::Truncated)), "cut {cut}: {r:?}");
+        }
+    }
+
+    #[test]
     fn trailing_bytes_after_end_of_image_are_kept_acceptable() {
         let mut poly = tiny_jpeg();
         poly.extend_from_slice(b"PK\x03\x04 zip payload");
@@ -455,6 +475,10 @@ mod tests {
         assert!(matches!(
             sniff(b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic"),
             Ok(ImageFormat::Heif)
+        ));
+        assert!(matches!(
+            sniff(b"\0\0\0\x18ftypmsf1\0\0\0\0msf1hevc"),
+            Err(ImageInfoError::Unsupported("a HEIF image sequence"))
         ));
         assert!(matches!(
             sniff(b"\0\0\0\x18ftypavif\0\0\0\0mif1avif"),

@@ -93,7 +93,8 @@ pub fn decode(
     }
 }
 
-fn check_pixels(width: u64, height: u64, limits: DecodeLimits) -> Result<(), DecodeError> {
+/// Refuses a declared size above the pixel limit, before any decoder allocates for it.
+pub fn check_pixels(width: u64, height: u64, limits: DecodeLimits) -> Result<(), DecodeError> {
     let pixels = width * height;
     if pixels > limits.max_pixels {
         return Err(DecodeError::TooLarge {

@@ -100,8 +100,16 @@ fn field(exif: &Exif, tag: Tag) -> Option<&Field> {
     exif.get_field(tag, In::PRIMARY)
 }
 
+/// At most [`MAX_TEXT`] characters, without control characters or bidirectional overrides: the
+/// text is the photo's, and ends up in terminals, logs and the console.
 fn truncate(s: &str) -> String {
-    s.chars().take(MAX_TEXT).collect()
+    s.chars()
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+        })
+        .take(MAX_TEXT)
+        .collect()
 }
 
 fn ascii(exif: &Exif, tag: Tag) -> Option<&[u8]> {
@@ -332,6 +340,14 @@ mod tests {
         assert_eq!(parse_offset(b"08:00"), None);
         assert_eq!(parse_subsec_nanos(b"935476"), Some(935_476_000));
         assert_eq!(parse_subsec_nanos(b"046"), Some(46_000_000));
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_dropped_from_text() {
+        assert_eq!(
+            truncate("Adobe Photoshop\x1b[31m\u{202e}gpj"),
+            "Adobe Photoshop[31mgpj"
+        );
     }
 
     #[test]

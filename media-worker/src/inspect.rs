@@ -165,6 +165,8 @@ pub fn inspect(
         .into_iter()
         .filter(|r| judged.location || !is_location(r))
         .filter(|r| judged.window || !is_window(r))
+        // There is no task: its creation date would be made up.
+        .filter(|r| !matches!(r, Reason::TimeBeforeTask { .. }))
         .collect();
     let report = Report {
         sha256: analysed.sha256.clone(),
@@ -199,10 +201,7 @@ fn is_location(r: &Reason) -> bool {
 }
 
 fn is_window(r: &Reason) -> bool {
-    matches!(
-        r,
-        Reason::TimeOutsideWindow { .. } | Reason::TimeBeforeTask { .. }
-    )
+    matches!(r, Reason::TimeOutsideWindow { .. })
 }
 
 /// An inspection filed at `at` at the given site (or anywhere), by nobody in particular.

@@ -26,7 +26,7 @@ pub const LARGE_EDGE: u32 = 1280;
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     /// Not an accepted image format, or a broken header.
-    #[error("{0}")]
+    #[error(transparent)]
     Format(#[from] imageinfo::ImageInfoError),
     /// The pixels could not be decoded within the limits.
     #[error(transparent)]
@@ -99,6 +99,7 @@ fn analyse_pixels(
     sha256: impl FnOnce() -> String,
 ) -> Result<Analysed, PipelineError> {
     let info = imageinfo::inspect(&mut std::io::Cursor::new(bytes))?;
+    decode::check_pixels(u64::from(info.width), u64::from(info.height), options.limits)?;
     let reading = exif::read(bytes, zone);
     let largest = options.edges.iter().copied().max().unwrap_or(LARGE_EDGE);
     let decoded = decode::decode(bytes, info.format, largest, options.limits)?;

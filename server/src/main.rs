@@ -1,7 +1,8 @@
 //! `fieldproof`: wires settings, logging and signals to the library; nothing else lives here.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -94,9 +95,26 @@ enum AuditCommand {
     Verify,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Errors end the process with one line on stderr (the chain of causes joined), never a
+/// backtrace.
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&anyhow::anyhow!("starting the runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    let _ = writeln!(std::io::stderr().lock(), "error: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
     init_logging(&settings.log_format);
     match cli.command {
@@ -196,16 +214,23 @@ fn inspect_photo(
     thumbnails: Option<&std::path::Path>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let size = std::fs::metadata(file)
-        .with_context(|| format!("reading {}", file.display()))?
-        .len();
+    let opened = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
+    let kind = opened
+        .metadata()
+        .with_context(|| format!("reading {}", file.display()))?;
+    anyhow::ensure!(kind.is_file(), "{} is not a regular file", file.display());
+    // Read at most one byte past the limit, whatever size the file claims.
+    let mut bytes = Vec::new();
+    opened
+        .take(settings.max_upload_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", file.display()))?;
     anyhow::ensure!(
-        size <= settings.max_upload_bytes,
-        "{} has {size} bytes, more than max_upload_bytes ({})",
+        bytes.len() as u64 <= settings.max_upload_bytes,
+        "{} is larger than max_upload_bytes ({})",
         file.display(),
         settings.max_upload_bytes
     );
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let options = Options {
         limits: DecodeLimits {
             max_pixels: settings.max_pixels,

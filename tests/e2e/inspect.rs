@@ -15,6 +15,7 @@ fn inspect(args: &[&str]) -> std::process::Output {
         .arg("inspect-photo")
         .args(args)
         .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "1")
         .output()
         .expect("run fieldproof inspect-photo")
 }
@@ -123,7 +124,8 @@ fn inspect_photo_fails_clearly_on_bad_input() {
     std::fs::write(&pdf, b"%PDF-1.7 not a photo").unwrap();
     let whole = dir.path().join("whole.jpg");
     std::fs::write(&whole, &bytes).unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
+        (&["/dev/zero"], "is not a regular file"),
         (&[cut.to_str().unwrap()], "truncated"),
         (&[pdf.to_str().unwrap()], "PDF"),
         (&["/nonexistent/photo.jpg"], "reading /nonexistent/photo.jpg"),
@@ -136,5 +138,7 @@ fn inspect_photo_fails_clearly_on_bad_input() {
         assert!(!out.status.success(), "{args:?} succeeded");
         assert!(stderr.contains(words), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(!stderr.contains("backtrace"), "no backtrace: {stderr}");
     }
 }
