@@ -252,7 +252,13 @@ fn read_gps(exif: &Exif, reading: &mut ExifReading) {
         rationals(exif, Tag::GPSLatitude),
         rationals(exif, Tag::GPSLongitude),
     ) else {
-        reading.problems.push(Reason::NoGps);
+        if field(exif, Tag::GPSLatitude).is_some() || field(exif, Tag::GPSLongitude).is_some() {
+            reading.problems.push(Reason::GpsInvalid {
+                detail: "GPSLatitude or GPSLongitude is not three rationals".into(),
+            });
+        } else {
+            reading.problems.push(Reason::NoGps);
+        }
         return;
     };
     let lat_ref = ascii(exif, Tag::GPSLatitudeRef).and_then(|r| r.first().copied());
@@ -301,6 +307,12 @@ fn read_gps(exif: &Exif, reading: &mut ExifReading) {
         .and_then(|v| v.first().copied())
         .filter(|e| e.is_finite() && *e >= 0.0);
     reading.summary.gps_time = gps_time(exif);
+    let stamped = field(exif, Tag::GPSDateStamp).is_some() && field(exif, Tag::GPSTimeStamp).is_some();
+    if stamped && reading.summary.gps_time.is_none() {
+        reading.problems.push(Reason::ExifInvalid {
+            detail: "GPSDateStamp or GPSTimeStamp cannot be read, so the GPS clock cannot be checked".into(),
+        });
+    }
 }
 
 fn gps_time(exif: &Exif) -> Option<DateTime<Utc>> {
@@ -340,6 +352,70 @@ mod tests {
         assert_eq!(parse_offset(b"08:00"), None);
         assert_eq!(parse_subsec_nanos(b"935476"), Some(935_476_000));
         assert_eq!(parse_subsec_nanos(b"046"), Some(46_000_000));
+    }
+
+    /// A bare TIFF holding `fields` plus valid hemisphere refs.
+    fn tiff(fields: &[Field]) -> Vec<u8> {
+        let ascii = |tag, s: &str| Field {
+            tag,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![s.as_bytes().to_vec()]),
+        };
+        let mut writer = exif::experimental::Writer::new();
+        let refs = [ascii(Tag::GPSLatitudeRef, "N"), ascii(Tag::GPSLongitudeRef, "E")];
+        for f in refs.iter().chain(fields) {
+            writer.push_field(f);
+        }
+        let mut out = Cursor::new(Vec::new());
+        writer.write(&mut out, false).unwrap();
+        out.into_inner()
+    }
+
+    fn rational(parts: &[(u32, u32)]) -> Value {
+        Value::Rational(
+            parts
+                .iter()
+                .map(|&(num, denom)| exif::Rational { num, denom })
+                .collect(),
+        )
+    }
+
+    fn gps(tag: Tag, value: Value) -> Field {
+        Field {
+            tag,
+            ifd_num: In::PRIMARY,
+            value,
+        }
+    }
+
+    #[test]
+    fn malformed_gps_tags_are_reported_not_ignored() {
+        let wrong_type = tiff(&[
+            gps(Tag::GPSLatitude, Value::Ascii(vec![b"39.6".to_vec()])),
+            gps(Tag::GPSLongitude, rational(&[(118, 1), (0, 1), (0, 1)])),
+        ]);
+        let r = read(&wrong_type, chrono_tz::UTC);
+        assert!(
+            r.problems.iter().any(|p| matches!(p, Reason::GpsInvalid { .. })),
+            "{:?}",
+            r.problems
+        );
+
+        let bad_clock = tiff(&[
+            gps(Tag::GPSLatitude, rational(&[(39, 1), (36, 1), (0, 1)])),
+            gps(Tag::GPSLongitude, rational(&[(118, 1), (12, 1), (0, 1)])),
+            gps(Tag::GPSDateStamp, Value::Ascii(vec![b"2026:05:01".to_vec()])),
+            gps(Tag::GPSTimeStamp, rational(&[(99, 1), (99, 1), (99, 0)])),
+        ]);
+        let r = read(&bad_clock, chrono_tz::UTC);
+        assert!(r.summary.gps.is_some());
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| matches!(p, Reason::ExifInvalid { detail } if detail.contains("GPS clock"))),
+            "{:?}",
+            r.problems
+        );
     }
 
     #[test]
