@@ -146,6 +146,8 @@ pub struct Settings {
     pub max_decode_bytes: u64,
     /// How long an upload may send nothing before it is cut off, in seconds.
     pub upload_idle_secs: u64,
+    /// How long an unfinished resumable upload is kept after its last append, in seconds.
+    pub upload_expiry_secs: u64,
     /// How long a client may take to send its request headers, in seconds (slowloris).
     pub header_read_timeout_secs: u64,
     /// Photos processed at once by one worker process, at most.
@@ -206,6 +208,7 @@ impl Default for Settings {
             max_pixels: 120_000_000,
             max_decode_bytes: 512 * 1024 * 1024,
             upload_idle_secs: 60,
+            upload_expiry_secs: 24 * 3600,
             header_read_timeout_secs: 30,
             worker_concurrency: 2,
             worker_memory_budget_mb: 1024,

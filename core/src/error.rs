@@ -64,6 +64,38 @@ pub enum ApiError {
         /// The idle limit.
         idle_secs: u64,
     },
+    /// A tus request without `Tus-Resumable: 1.0.0`.
+    #[error("send `Tus-Resumable: 1.0.0`; it is the only tus version served")]
+    TusVersion,
+    /// An append at an offset other than the upload's.
+    #[error("the upload is at offset {expected}, not {provided}; ask with HEAD and resume from there")]
+    UploadOffsetMismatch {
+        /// The upload's committed offset.
+        expected: u64,
+        /// The offset the client sent.
+        provided: u64,
+    },
+    /// The chunk's bytes do not match the checksum the client sent; they were discarded.
+    #[error("the chunk does not match its {algorithm} checksum and was discarded; send it again")]
+    ChecksumMismatch {
+        /// The algorithm named in `Upload-Checksum`.
+        algorithm: &'static str,
+    },
+    /// The upload's time ran out.
+    #[error("the upload expired; start a new one")]
+    UploadExpired,
+    /// A chunk that would pass the upload's declared length.
+    #[error("the chunk goes past the upload's length of {length} bytes and was discarded")]
+    UploadLengthExceeded {
+        /// The declared length.
+        length: u64,
+    },
+    /// An append to an upload that is already complete.
+    #[error("the upload is already complete")]
+    UploadCompleted,
+    /// A length that disagrees with the one the upload already has.
+    #[error("{0}")]
+    UploadLengthMismatch(String),
     /// The media type is not accepted.
     #[error("{0}")]
     UnsupportedType(String),
@@ -137,6 +169,16 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => ("payload_too_large", S::PAYLOAD_TOO_LARGE),
             ApiError::UploadStalled { .. } => ("upload_stalled", S::REQUEST_TIMEOUT),
             ApiError::UnsupportedType(_) => ("unsupported_type", S::UNSUPPORTED_MEDIA_TYPE),
+            ApiError::TusVersion => ("tus_version_unsupported", S::PRECONDITION_FAILED),
+            ApiError::UploadOffsetMismatch { .. } => ("upload_offset_mismatch", S::CONFLICT),
+            // 460 is what tus's checksum extension defines for this.
+            ApiError::ChecksumMismatch { .. } => {
+                ("checksum_mismatch", S::from_u16(460).unwrap_or(S::BAD_REQUEST))
+            }
+            ApiError::UploadExpired => ("upload_expired", S::GONE),
+            ApiError::UploadLengthExceeded { .. } => ("upload_length_exceeded", S::PAYLOAD_TOO_LARGE),
+            ApiError::UploadCompleted => ("upload_completed", S::BAD_REQUEST),
+            ApiError::UploadLengthMismatch(_) => ("inconsistent_upload_length", S::BAD_REQUEST),
             ApiError::Validation(_) => ("validation_failed", S::UNPROCESSABLE_ENTITY),
             ApiError::EmptyFile => ("empty_file", S::UNPROCESSABLE_ENTITY),
             ApiError::ImageTruncated => ("image_truncated", S::UNPROCESSABLE_ENTITY),
@@ -161,6 +203,26 @@ struct Problem<'a> {
     detail: String,
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
     errors: &'a [FieldError],
+    /// The IETF resumable-upload draft's members of a mismatching-offset problem.
+    #[serde(rename = "expected-offset", skip_serializing_if = "Option::is_none")]
+    expected_offset: Option<u64>,
+    #[serde(rename = "provided-offset", skip_serializing_if = "Option::is_none")]
+    provided_offset: Option<u64>,
+}
+
+/// The problem type URI: the IETF resumable-upload draft registers its own for the errors it
+/// defines, so clients that speak it recognise them; ours otherwise.
+fn problem_type(error: &ApiError, code: &str) -> String {
+    let registered = match error {
+        ApiError::UploadOffsetMismatch { .. } => Some("mismatching-upload-offset"),
+        ApiError::UploadCompleted => Some("completed-upload"),
+        ApiError::UploadLengthMismatch(_) => Some("inconsistent-upload-length"),
+        _ => None,
+    };
+    match registered {
+        Some(name) => format!("https://iana.org/assignments/http-problem-types#{name}"),
+        None => format!("urn:fieldproof:problem:{code}"),
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -180,13 +242,19 @@ impl IntoResponse for ApiError {
             ApiError::Validation(v) => v.errors.as_slice(),
             _ => &[],
         };
+        let (expected_offset, provided_offset) = match &self {
+            ApiError::UploadOffsetMismatch { expected, provided } => (Some(*expected), Some(*provided)),
+            _ => (None, None),
+        };
         let body = Problem {
-            kind: format!("urn:fieldproof:problem:{code}"),
+            kind: problem_type(&self, code),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             code,
             detail,
             errors,
+            expected_offset,
+            provided_offset,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, json).into_response();
@@ -199,6 +267,9 @@ impl IntoResponse for ApiError {
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string())
         {
             headers.insert(header::RETRY_AFTER, v);
+        }
+        if let ApiError::TusVersion = &self {
+            headers.insert("tus-version", HeaderValue::from_static("1.0.0"));
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(

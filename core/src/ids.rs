@@ -66,4 +66,6 @@ id_type!(
     ExtensionId,
     /// A supervisor's urge (催办) to an agency.
     UrgeId,
+    /// A resumable upload of one photo (tus or the IETF draft).
+    UploadId,
 );

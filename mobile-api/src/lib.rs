@@ -1,5 +1,6 @@
 //! The phone-facing HTTP surface under `/mobile/v1`: records and photos under ids the phone
-//! chose offline, so every retry is safe.
+//! chose offline, so every retry is safe, and resumable uploads (tus and the IETF draft) for
+//! photos sent over connections that drop.
 
 mod dto;
 mod routes;
@@ -9,5 +10,7 @@ use fieldproof_core::App;
 
 /// All `/mobile/v1` routes, to be nested by the server.
 pub fn router() -> Router<App> {
-    Router::new().merge(routes::records::router())
+    Router::new()
+        .merge(routes::records::router())
+        .merge(routes::uploads::router())
 }

@@ -14,7 +14,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use fieldproof_core::auth::Passwords;
 use fieldproof_core::config::Settings;
-use fieldproof_core::service::{accounts, audit};
+use fieldproof_core::service::{accounts, audit, resumable};
 use fieldproof_core::storage::ObjectStore;
 use fieldproof_core::store::Store;
 use fieldproof_core::web::PeerAddr;
@@ -124,6 +124,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let worker = with_worker.then(|| tokio::spawn(Worker::new(app.clone()).run(shutdown.clone())));
     let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
+    tokio::spawn(resumable::run_cleanup(app.clone(), shutdown.clone()));
     let header_timeout = Duration::from_secs(app.settings.header_read_timeout_secs.max(1));
     let router = router(app, Metrics::new());
     let addr = listener.local_addr().context("reading the listen address")?;
@@ -190,6 +191,7 @@ async fn accept_loop(
 /// Runs only the media worker (and the audit sealer) until `shutdown`.
 pub async fn work(app: App, shutdown: CancellationToken) {
     let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
+    tokio::spawn(resumable::run_cleanup(app.clone(), shutdown.clone()));
     Worker::new(app).run(shutdown).await;
     let _ = tokio::time::timeout(Duration::from_secs(10), sealer).await;
 }

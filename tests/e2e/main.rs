@@ -18,5 +18,6 @@ mod idempotency;
 mod inspect;
 mod lists;
 mod processes;
+mod resumable;
 mod worker;
 mod workflow;

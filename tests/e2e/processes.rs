@@ -10,7 +10,7 @@ use crate::flow::{record, site, task, upload};
 use crate::support::photos::{self, Exif};
 use crate::support::server::{ADMIN_PASSWORD, Client, Env};
 
-struct Process(Child);
+pub(crate) struct Process(Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -78,7 +78,7 @@ async fn wait_for_status(c: &Client, id: &str, want: &str) {
 }
 
 /// Starts `fieldproof serve --no-worker` and waits until it is ready; returns it and its URL.
-async fn server_process(env: &Env) -> (Process, String) {
+pub(crate) async fn server_process(env: &Env) -> (Process, String) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let server = fieldproof(
@@ -92,7 +92,7 @@ async fn server_process(env: &Env) -> (Process, String) {
 
 /// Logs in as the default group's supervisor and files a record on a new task at a Tangshan
 /// site.
-async fn staff_with_record(base: &str) -> (Client, String) {
+pub(crate) async fn staff_with_record(base: &str) -> (Client, String) {
     let mut admin = Client::new(base);
     admin.login("admin", ADMIN_PASSWORD).await;
     let staff = crate::support::server::staff(&admin).await;

@@ -11,6 +11,7 @@ pub mod documents;
 pub mod orgs;
 pub mod photos;
 pub mod records;
+pub mod resumable;
 pub mod sites;
 pub mod tasks;
 pub mod upload;

@@ -41,12 +41,56 @@ pub fn refuse_declared_oversize(app: &App, headers: &axum::http::HeaderMap) -> R
 }
 
 /// Streams `body` to a staging file, hashing as it goes; 413 as soon as it passes the limit.
-pub async fn stage<S, E>(app: &App, mut body: S) -> Result<StagedUpload, ApiError>
+pub async fn stage<S, E>(app: &App, body: S) -> Result<StagedUpload, ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     let limit = app.settings.max_upload_bytes;
+    let received = receive(app, body, limit, false).await?;
+    match received.end {
+        BodyEnd::Complete => Ok(received.staged),
+        BodyEnd::Interrupted(e) => Err(ApiError::Malformed(format!("the upload was interrupted: {e}"))),
+        BodyEnd::Stalled { idle_secs } => Err(ApiError::UploadStalled { idle_secs }),
+        BodyEnd::OverLimit => Err(ApiError::PayloadTooLarge { limit }),
+    }
+}
+
+/// How a received body ended.
+#[derive(Debug)]
+pub enum BodyEnd {
+    /// Every byte arrived.
+    Complete,
+    /// The connection broke; what arrived before is staged.
+    Interrupted(String),
+    /// The client sent nothing for too long; what arrived before is staged.
+    Stalled {
+        /// The idle limit.
+        idle_secs: u64,
+    },
+    /// More bytes came than allowed; the staged bytes stop before the limit was passed.
+    OverLimit,
+}
+
+/// A body received as far as it went: resumable uploads keep what arrived before a cut.
+#[derive(Debug)]
+pub struct Received {
+    /// The bytes that arrived.
+    pub staged: StagedUpload,
+    /// Why receiving stopped.
+    pub end: BodyEnd,
+    /// SHA-1 of the staged bytes, when asked for (tus checksums may use it).
+    pub sha1: Option<[u8; 20]>,
+}
+
+/// Streams `body` to a staging file, hashing it with SHA-256 (and SHA-1 when `with_sha1`),
+/// until it ends, breaks, stalls or would pass `limit` bytes. Only local I/O failures are
+/// errors; the caller decides what a cut-off body means.
+pub async fn receive<S, E>(app: &App, mut body: S, limit: u64, with_sha1: bool) -> Result<Received, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
     let dir = app.settings.data_dir.join("staging");
     tokio::fs::create_dir_all(&dir)
         .await
@@ -57,33 +101,44 @@ where
         .map_err(|e| ApiError::Internal(format!("creating staging file: {e}")))?;
     let (file, path) = temp.into_parts();
     let mut file = tokio::fs::File::from_std(file);
-    let mut hasher = Sha256::new();
+    let mut sha256 = Sha256::new();
+    let mut sha1 = with_sha1.then(sha1::Sha1::new);
     let mut size: u64 = 0;
     let idle = std::time::Duration::from_secs(app.settings.upload_idle_secs.max(1));
-    loop {
+    let end = loop {
         // A client that stops sending (a dead phone, or a slow-body attack) is cut off.
         let Ok(next) = tokio::time::timeout(idle, body.next()).await else {
-            return Err(ApiError::UploadStalled {
+            break BodyEnd::Stalled {
                 idle_secs: idle.as_secs(),
-            });
+            };
         };
-        let Some(chunk) = next else { break };
-        let chunk = chunk.map_err(|e| ApiError::Malformed(format!("the upload was interrupted: {e}")))?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
+        let chunk = match next {
+            None => break BodyEnd::Complete,
+            Some(Err(e)) => break BodyEnd::Interrupted(e.to_string()),
+            Some(Ok(chunk)) => chunk,
+        };
+        if size + chunk.len() as u64 > limit {
+            break BodyEnd::OverLimit;
         }
-        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        sha256.update(&chunk);
+        if let Some(h) = sha1.as_mut() {
+            h.update(&chunk);
+        }
         file.write_all(&chunk)
             .await
             .map_err(|e| ApiError::Internal(format!("writing staging file: {e}")))?;
-    }
+    };
     file.flush()
         .await
         .map_err(|e| ApiError::Internal(format!("flushing staging file: {e}")))?;
-    Ok(StagedUpload {
-        path,
-        sha256: hex::encode(hasher.finalize()),
-        size,
+    Ok(Received {
+        staged: StagedUpload {
+            path,
+            sha256: hex::encode(sha256.finalize()),
+            size,
+        },
+        end,
+        sha1: sha1.map(|h| h.finalize().into()),
     })
 }

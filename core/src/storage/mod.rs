@@ -107,6 +107,16 @@ impl ObjectStore {
         }
     }
 
+    /// Deletes every object whose key starts with `prefix/` (an upload's chunks, including
+    /// any a crashed request stored but never committed). Deleting nothing is not an error.
+    pub async fn delete_prefix(&self, prefix: &str) -> StorageResult<()> {
+        check_key(prefix)?;
+        match self {
+            ObjectStore::Fs(s) => s.delete_prefix(prefix).await,
+            ObjectStore::S3(s) => s.delete_prefix(prefix).await,
+        }
+    }
+
     /// Whether the store is reachable and writable; used by `/readyz`.
     pub async fn health(&self) -> StorageResult<()> {
         match self {

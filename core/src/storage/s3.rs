@@ -163,6 +163,36 @@ impl S3Store {
         }
     }
 
+    pub(super) async fn delete_prefix(&self, prefix: &str) -> StorageResult<()> {
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(format!("{}/", self.key(prefix)))
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(s3_error)?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    self.client
+                        .delete_object()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .send()
+                        .await
+                        .map_err(s3_error)?;
+                }
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
     pub(super) async fn health(&self) -> StorageResult<()> {
         self.client
             .head_bucket()

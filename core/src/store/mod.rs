@@ -20,6 +20,7 @@ mod sites;
 mod task_list;
 mod tasks;
 mod throttle;
+mod uploads;
 mod urges;
 mod users;
 
@@ -35,6 +36,7 @@ pub use photos::{ClaimedPhoto, DuplicateUse, NewPhoto, PhotoContext, PhotoRow, P
 pub use records::{RecordOutcome, ReviewOutcome};
 pub use task_list::{Cursor, Scope, TaskFilter, TaskSort, TaskSummary};
 pub use tasks::{EndKind, Issuer};
+pub use uploads::{UploadChunk, UploadRow};
 pub use users::ListedUser;
 
 /// Why a store operation failed.

@@ -1,3 +1,4 @@
 //! One router per resource.
 
 pub mod records;
+pub mod uploads;

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use fieldproof_core::domain::NewRecord;
 use fieldproof_core::ids::{PhotoId, RecordId};
@@ -64,7 +64,11 @@ async fn update_photo(
     Path((record_id, photo_id)): Path<(RecordId, PhotoId)>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<PhotoReceipt>), ApiError> {
+) -> Result<Response, ApiError> {
+    if super::uploads::wants_resumable(&headers) {
+        return super::uploads::create_from_put(&app, &caller.caller, (record_id, photo_id), &headers, body)
+            .await;
+    }
     let record = photos::upload_target(&app, &caller.caller, record_id).await?;
     let multipart = headers
         .get(header::CONTENT_TYPE)
@@ -81,5 +85,5 @@ async fn update_photo(
         photos::Put::Created(p) => (StatusCode::CREATED, p),
         photos::Put::Unchanged(p) => (StatusCode::OK, p),
     };
-    Ok((status, Json(PhotoReceipt::from(&photo))))
+    Ok((status, Json(PhotoReceipt::from(&photo))).into_response())
 }

@@ -1,6 +1,8 @@
 //! What the end-to-end tests share: generated photos, the shared fixtures, a PostgreSQL
 //! database and an S3-protocol server per test, and a running server with an API client.
 
+pub mod clients;
+pub mod cutter;
 pub mod pg;
 pub mod photos;
 pub mod s3;

@@ -1,0 +1,27 @@
+-- Resumable uploads (tus 1.0.0 and the IETF resumable-upload draft share them). The row holds
+-- the committed offset; the bytes live in object storage as one object per accepted chunk, so
+-- any replica can resume an upload, and a chunk counts only once its row is committed.
+
+CREATE TABLE uploads (
+    id            UUID PRIMARY KEY,
+    owner_id      UUID NOT NULL REFERENCES users (id),
+    record_id     UUID NOT NULL REFERENCES records (id),
+    photo_id      UUID NOT NULL,
+    length        BIGINT,
+    received      BIGINT NOT NULL DEFAULT 0 CHECK (received >= 0),
+    metadata      TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    expires_at    TIMESTAMPTZ NOT NULL,
+    completed_at  TIMESTAMPTZ,
+    CHECK (length IS NULL OR received <= length)
+);
+CREATE INDEX uploads_expires_at ON uploads (expires_at);
+
+-- Two replicas appending at the same offset cannot both win: the key is the chunk's start.
+CREATE TABLE upload_chunks (
+    upload_id     UUID NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
+    start_offset  BIGINT NOT NULL,
+    size          BIGINT NOT NULL CHECK (size > 0),
+    object_key    TEXT NOT NULL,
+    PRIMARY KEY (upload_id, start_offset)
+);

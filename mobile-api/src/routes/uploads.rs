@@ -1,0 +1,602 @@
+//! Resumable photo uploads at `/uploads`: tus 1.0.0 (core, creation, creation-with-upload,
+//! checksum, termination, expiration) and the IETF resumable-upload draft (`Upload-Complete`,
+//! `Upload-Offset`, `HEAD` for the offset), both over one upload store. A request carrying
+//! `Tus-Resumable` speaks tus; one carrying `Upload-Draft-Interop-Version` or
+//! `Upload-Complete` speaks the draft, whose uploads are created by sending the ordinary photo
+//! `PUT` with `Upload-Complete`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use fieldproof_core::ids::{PhotoId, RecordId, UploadId};
+use fieldproof_core::service::Caller;
+use fieldproof_core::service::photos::Put;
+use fieldproof_core::service::resumable::{self, Append, Appended, Checksum, NewUpload};
+use fieldproof_core::store::UploadRow;
+use fieldproof_core::web::{CurrentUser, Json, Path};
+use fieldproof_core::{ApiError, App};
+
+use crate::dto::PhotoReceipt;
+
+const TUS_VERSION: &str = "1.0.0";
+const TUS_EXTENSIONS: &str = "creation,creation-with-upload,checksum,termination,expiration";
+const TUS_CHUNK_TYPE: &str = "application/offset+octet-stream";
+const IETF_CHUNK_TYPE: &str = "application/partial-upload";
+/// Longest `Upload-Metadata` accepted; ours needs a few ids.
+const MAX_METADATA_BYTES: usize = 4096;
+
+/// Upload routes.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/uploads", post(create).options(capabilities))
+        .route(
+            "/uploads/{id}",
+            axum::routing::head(offset).patch(append).delete(terminate),
+        )
+        .layer(axum::middleware::from_fn(mark_tus_answers))
+}
+
+/// Which protocol a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Tus,
+    Ietf,
+}
+
+/// tus wants `Tus-Resumable` on every answer, errors included; draft clients do not.
+async fn mark_tus_answers(request: Request, next: Next) -> Response {
+    let ietf = !request.headers().contains_key("tus-resumable") && speaks_ietf(request.headers());
+    let mut response = next.run(request).await;
+    if !ietf {
+        response
+            .headers_mut()
+            .insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    }
+    response
+}
+
+fn speaks_ietf(headers: &HeaderMap) -> bool {
+    headers.contains_key("upload-draft-interop-version") || headers.contains_key("upload-complete")
+}
+
+fn dialect(headers: &HeaderMap) -> Result<Dialect, ApiError> {
+    match headers.get("tus-resumable") {
+        Some(v) if v == TUS_VERSION => Ok(Dialect::Tus),
+        Some(_) => Err(ApiError::TusVersion),
+        None if speaks_ietf(headers) => Ok(Dialect::Ietf),
+        None => Err(ApiError::TusVersion),
+    }
+}
+
+/// `OPTIONS /uploads`: what this server speaks (no sign-in needed).
+async fn capabilities(State(app): State<App>) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    h.insert("tus-extension", HeaderValue::from_static(TUS_EXTENSIONS));
+    h.insert("tus-checksum-algorithm", HeaderValue::from_static("sha1,sha256"));
+    put_number(h, "tus-max-size", app.settings.max_upload_bytes);
+    response
+}
+
+/// `POST /uploads` (tus creation, with the first chunk when a body is sent).
+async fn create(
+    State(app): State<App>,
+    caller: CurrentUser,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if dialect(&headers)? == Dialect::Ietf {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    if headers.contains_key("upload-defer-length") {
+        return Err(ApiError::Malformed(
+            "Upload-Defer-Length is not supported; send Upload-Length".into(),
+        ));
+    }
+    let length = number_header(&headers, "upload-length")?
+        .ok_or_else(|| ApiError::Malformed("Upload-Length is required".into()))?;
+    let raw_metadata = headers
+        .get("upload-metadata")
+        .map(|v| v.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| ApiError::Malformed("Upload-Metadata is not ASCII".into()))?
+        .unwrap_or_default();
+    let target = metadata_target(&raw_metadata)?;
+    let new = NewUpload {
+        record_id: target.0,
+        photo_id: target.1,
+        length: Some(length),
+        metadata: raw_metadata,
+    };
+    let with_chunk = number_header(&headers, header::CONTENT_LENGTH.as_str())?.is_some_and(|n| n > 0)
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    if with_chunk {
+        require_chunk_type(&headers, Dialect::Tus)?;
+    }
+    let upload = resumable::create(&app, &caller.caller, new).await?;
+    let location = location(&upload);
+    let upload = if with_chunk {
+        let append = Append {
+            offset: 0,
+            declared_len: number_header(&headers, header::CONTENT_LENGTH.as_str())?,
+            checksum: checksum(&headers)?,
+            last: false,
+        };
+        match append_detached(&app, &caller.caller, upload, append, body).await? {
+            Appended::Open(row) | Appended::Finished(row, _) => row,
+        }
+    } else {
+        upload
+    };
+    let mut response = StatusCode::CREATED.into_response();
+    let h = response.headers_mut();
+    h.insert(header::LOCATION, location);
+    put_number(h, "upload-offset", to_u64(upload.received));
+    put_expiry(h, &upload);
+    Ok(response)
+}
+
+/// `HEAD /uploads/{id}`: where to resume from.
+async fn offset(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Path(id): Path<UploadId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let dialect = dialect(&headers)?;
+    let mut upload = resumable::find(&app, &caller.caller, id).await?;
+    if upload.completed_at.is_none() && upload.length == Some(upload.received) {
+        // Every byte is in but the photo was not made (the server stopped in between).
+        resumable::finish(&app, &caller.caller, &upload, None).await?;
+        upload = resumable::find(&app, &caller.caller, id).await?;
+    }
+    let mut response = match dialect {
+        Dialect::Tus => StatusCode::OK,
+        Dialect::Ietf => StatusCode::NO_CONTENT,
+    }
+    .into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    put_number(h, "upload-offset", to_u64(upload.received));
+    if let Some(length) = upload.length {
+        put_number(h, "upload-length", to_u64(length));
+    }
+    match dialect {
+        Dialect::Tus => {
+            if upload.length.is_none() {
+                h.insert("upload-defer-length", HeaderValue::from_static("1"));
+            }
+            if !upload.metadata.is_empty()
+                && let Ok(v) = HeaderValue::from_str(&upload.metadata)
+            {
+                h.insert("upload-metadata", v);
+            }
+            put_expiry(h, &upload);
+        }
+        Dialect::Ietf => {
+            put_complete(h, upload.completed_at.is_some());
+            put_limit(h, &app);
+        }
+    }
+    Ok(response)
+}
+
+/// `PATCH /uploads/{id}`: appends a chunk at `Upload-Offset`.
+async fn append(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Path(id): Path<UploadId>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let dialect = dialect(&headers)?;
+    require_chunk_type(&headers, dialect)?;
+    let offset = number_header(&headers, "upload-offset")?
+        .ok_or_else(|| ApiError::Malformed("Upload-Offset is required".into()))?;
+    let last = match dialect {
+        Dialect::Tus => false,
+        Dialect::Ietf => upload_complete(&headers)?
+            .ok_or_else(|| ApiError::Malformed("Upload-Complete is required".into()))?,
+    };
+    let upload = resumable::find(&app, &caller.caller, id).await?;
+    if let (Some(told), Some(known)) = (number_header(&headers, "upload-length")?, upload.length)
+        && told != to_u64(known)
+    {
+        return Err(ApiError::UploadLengthMismatch(format!(
+            "the upload is {known} bytes long, not {told}"
+        )));
+    }
+    let append = Append {
+        offset,
+        declared_len: number_header(&headers, header::CONTENT_LENGTH.as_str())?,
+        checksum: checksum(&headers)?,
+        last,
+    };
+    let appended = append_detached(&app, &caller.caller, upload, append, body).await?;
+    Ok(match (dialect, appended) {
+        (Dialect::Tus, Appended::Open(row) | Appended::Finished(row, _)) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            put_number(response.headers_mut(), "upload-offset", to_u64(row.received));
+            put_expiry(response.headers_mut(), &row);
+            response
+        }
+        (Dialect::Ietf, Appended::Open(row)) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            put_number(response.headers_mut(), "upload-offset", to_u64(row.received));
+            put_complete(response.headers_mut(), false);
+            response
+        }
+        (Dialect::Ietf, Appended::Finished(row, put)) => finished(&row, &put),
+    })
+}
+
+/// `DELETE /uploads/{id}`: the client gives the upload up; its bytes are deleted.
+async fn terminate(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Path(id): Path<UploadId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    dialect(&headers)?;
+    resumable::terminate(&app, &caller.caller, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Whether a photo `PUT` asks to be resumable (the IETF draft's upload creation).
+pub fn wants_resumable(headers: &HeaderMap) -> bool {
+    headers.contains_key("upload-complete")
+}
+
+/// The IETF draft's upload creation on `PUT /records/{id}/photos/{photo_id}`: with
+/// `Upload-Complete: ?1` and the whole photo it answers like the plain `PUT`; otherwise the
+/// bytes so far are kept and the answer says where to send the rest.
+pub async fn create_from_put(
+    app: &App,
+    caller: &Caller,
+    target: (RecordId, PhotoId),
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let last = upload_complete(headers)?.unwrap_or(false);
+    let declared = number_header(headers, header::CONTENT_LENGTH.as_str())?;
+    let length = match (
+        number_header(headers, "upload-length")?,
+        last.then_some(declared).flatten(),
+    ) {
+        (Some(told), Some(sent)) if told != sent => {
+            return Err(ApiError::UploadLengthMismatch(format!(
+                "Upload-Length says {told} bytes but the complete request holds {sent}"
+            )));
+        }
+        (told, sent) => told.or(sent),
+    };
+    let new = NewUpload {
+        record_id: target.0,
+        photo_id: target.1,
+        length,
+        metadata: String::new(),
+    };
+    let upload = resumable::create(app, caller, new).await?;
+    let append = Append {
+        offset: 0,
+        declared_len: declared,
+        checksum: None,
+        last,
+    };
+    Ok(match append_detached(app, caller, upload, append, body).await? {
+        Appended::Finished(row, put) => finished(&row, &put),
+        Appended::Open(row) => {
+            let mut response = StatusCode::CREATED.into_response();
+            let h = response.headers_mut();
+            h.insert(header::LOCATION, location(&row));
+            put_number(h, "upload-offset", to_u64(row.received));
+            put_complete(h, false);
+            put_limit(h, app);
+            response
+        }
+    })
+}
+
+/// The answer to the request that completed a draft upload: the photo, as the plain `PUT`
+/// answers it.
+fn finished(row: &UploadRow, put: &Put) -> Response {
+    let (status, photo) = match put {
+        Put::Created(p) => (StatusCode::CREATED, p),
+        Put::Unchanged(p) => (StatusCode::OK, p),
+    };
+    let mut response = (status, Json(PhotoReceipt::from(photo))).into_response();
+    let h = response.headers_mut();
+    h.insert(header::LOCATION, location(row));
+    put_number(h, "upload-offset", to_u64(row.received));
+    put_complete(h, true);
+    response
+}
+
+/// Runs the append on its own task: when the phone's connection drops, hyper stops polling
+/// the handler, but the bytes that arrived must still be committed.
+async fn append_detached(
+    app: &App,
+    caller: &Caller,
+    upload: UploadRow,
+    append: Append,
+    body: Body,
+) -> Result<Appended, ApiError> {
+    let (app, caller) = (app.clone(), caller.clone());
+    tokio::spawn(
+        async move { resumable::append(&app, &caller, upload, append, body.into_data_stream()).await },
+    )
+    .await
+    .map_err(|e| ApiError::Internal(format!("append task failed: {e}")))?
+}
+
+fn require_chunk_type(headers: &HeaderMap, dialect: Dialect) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let ok = match (dialect, content_type.as_deref()) {
+        (Dialect::Tus, Some(t)) => t == TUS_CHUNK_TYPE,
+        (Dialect::Tus, None) => false,
+        (Dialect::Ietf, Some(t)) => t == IETF_CHUNK_TYPE || t == TUS_CHUNK_TYPE,
+        (Dialect::Ietf, None) => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedType(match dialect {
+            Dialect::Tus => format!("a tus chunk is sent as {TUS_CHUNK_TYPE}"),
+            Dialect::Ietf => format!("an upload append is sent as {IETF_CHUNK_TYPE}"),
+        }))
+    }
+}
+
+fn number_header(headers: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get(name) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::Malformed(format!("{name} must be a non-negative integer")))
+}
+
+/// A structured-field boolean (`?1` or `?0`), as the draft's `Upload-Complete` is.
+fn upload_complete(headers: &HeaderMap) -> Result<Option<bool>, ApiError> {
+    match headers.get("upload-complete").map(HeaderValue::as_bytes) {
+        None => Ok(None),
+        Some(b"?1") => Ok(Some(true)),
+        Some(b"?0") => Ok(Some(false)),
+        Some(_) => Err(ApiError::Malformed("Upload-Complete must be ?1 or ?0".into())),
+    }
+}
+
+/// tus's `Upload-Checksum: <algorithm> <base64 digest>`.
+fn checksum(headers: &HeaderMap) -> Result<Option<Checksum>, ApiError> {
+    let Some(value) = headers.get("upload-checksum") else {
+        return Ok(None);
+    };
+    let bad = |why: &str| ApiError::Malformed(format!("Upload-Checksum {why}"));
+    let value = value.to_str().map_err(|_| bad("is not ASCII"))?;
+    let (algorithm, digest) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| bad("must be `<algorithm> <base64 digest>`"))?;
+    let digest = STANDARD
+        .decode(digest.trim())
+        .map_err(|_| bad("digest is not base64"))?;
+    match algorithm {
+        "sha1" => Ok(Some(Checksum::Sha1(
+            digest
+                .try_into()
+                .map_err(|_| bad("sha1 digest is not 20 bytes"))?,
+        ))),
+        "sha256" => Ok(Some(Checksum::Sha256(
+            digest
+                .try_into()
+                .map_err(|_| bad("sha256 digest is not 32 bytes"))?,
+        ))),
+        _ => Err(bad("algorithm is not supported; use sha1 or sha256")),
+    }
+}
+
+/// The record and photo named by tus `Upload-Metadata` (`key base64,key base64,…`); a
+/// `content_type` (or tus-js-client's `filetype`) that is not an image is refused up front.
+fn metadata_target(raw: &str) -> Result<(RecordId, PhotoId), ApiError> {
+    if raw.len() > MAX_METADATA_BYTES {
+        return Err(ApiError::Malformed(format!(
+            "Upload-Metadata is longer than {MAX_METADATA_BYTES} bytes"
+        )));
+    }
+    let (mut record, mut photo) = (None, None);
+    let mut seen = std::collections::HashSet::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
+        if !seen.insert(key) {
+            return Err(ApiError::Malformed(format!("Upload-Metadata repeats `{key}`")));
+        }
+        let value = STANDARD
+            .decode(value.trim())
+            .ok()
+            .and_then(|v| String::from_utf8(v).ok())
+            .ok_or_else(|| ApiError::Malformed(format!("Upload-Metadata `{key}` is not base64 UTF-8")))?;
+        let id = |what: &str| {
+            value
+                .parse::<uuid::Uuid>()
+                .map_err(|_| ApiError::Malformed(format!("Upload-Metadata `{what}` is not a UUID")))
+        };
+        match key {
+            "record_id" => record = Some(RecordId(id("record_id")?)),
+            "photo_id" => photo = Some(PhotoId(id("photo_id")?)),
+            "content_type" | "filetype" if !is_image_type(&value) => {
+                return Err(ApiError::UnsupportedType(format!(
+                    "`{value}` is not a photo; send a JPEG, PNG, WebP or HEIC image"
+                )));
+            }
+            _ => {}
+        }
+    }
+    match (record, photo) {
+        (Some(record), Some(photo)) => Ok((record, photo)),
+        _ => Err(ApiError::Malformed(
+            "Upload-Metadata must name record_id and photo_id".into(),
+        )),
+    }
+}
+
+fn is_image_type(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "image/jpeg" | "image/png" | "image/webp" | "image/heic" | "image/heif"
+    )
+}
+
+fn location(upload: &UploadRow) -> HeaderValue {
+    HeaderValue::from_str(&format!("/mobile/v1/uploads/{}", upload.id))
+        .unwrap_or_else(|_| HeaderValue::from_static("/mobile/v1/uploads"))
+}
+
+fn put_number(headers: &mut HeaderMap, name: &'static str, value: u64) {
+    headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+}
+
+fn put_complete(headers: &mut HeaderMap, complete: bool) {
+    headers.insert(
+        "upload-complete",
+        HeaderValue::from_static(if complete { "?1" } else { "?0" }),
+    );
+}
+
+fn put_limit(headers: &mut HeaderMap, app: &App) {
+    if let Ok(v) = HeaderValue::from_str(&format!("max-size={}", app.settings.max_upload_bytes)) {
+        headers.insert("upload-limit", v);
+    }
+}
+
+/// tus's expiration extension: when an unfinished upload will be gone (an HTTP date).
+fn put_expiry(headers: &mut HeaderMap, upload: &UploadRow) {
+    if upload.completed_at.is_some() {
+        return;
+    }
+    let date = upload.expires_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        headers.insert("upload-expires", v);
+    }
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                *k,
+                HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static("")),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn metadata_names_the_record_and_photo() {
+        let record = uuid::Uuid::new_v4();
+        let photo = uuid::Uuid::new_v4();
+        let raw = format!(
+            "record_id {},photo_id {},filename {},content_type {}",
+            STANDARD.encode(record.to_string()),
+            STANDARD.encode(photo.to_string()),
+            STANDARD.encode("IMG_0001.HEIC"),
+            STANDARD.encode("image/heic"),
+        );
+        let (r, p) = metadata_target(&raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.0, p.0), (record, photo));
+    }
+
+    #[test]
+    fn bad_metadata_is_refused() {
+        let id = STANDARD.encode(uuid::Uuid::new_v4().to_string());
+        for raw in [
+            String::new(),
+            format!("record_id {id}"),
+            format!("record_id {id},photo_id !!!"),
+            format!("record_id {id},record_id {id},photo_id {id}"),
+            format!("record_id {},photo_id {id}", STANDARD.encode("not-a-uuid")),
+            "x".repeat(MAX_METADATA_BYTES + 1),
+        ] {
+            assert!(
+                matches!(metadata_target(&raw), Err(ApiError::Malformed(_))),
+                "{raw}"
+            );
+        }
+        let video = format!(
+            "record_id {id},photo_id {id},filetype {}",
+            STANDARD.encode("video/mp4")
+        );
+        assert!(matches!(
+            metadata_target(&video),
+            Err(ApiError::UnsupportedType(_))
+        ));
+    }
+
+    #[test]
+    fn checksums_name_a_supported_algorithm_and_a_whole_digest() {
+        let sha1 = STANDARD.encode([7u8; 20]);
+        let parsed = checksum(&headers(&[("upload-checksum", &format!("sha1 {sha1}"))]));
+        assert!(matches!(parsed, Ok(Some(Checksum::Sha1(d))) if d == [7u8; 20]));
+        for bad in ["md5 AAAA", "sha1 !!", &format!("sha256 {sha1}"), "sha1"] {
+            assert!(checksum(&headers(&[("upload-checksum", bad)])).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dialect_follows_the_headers() {
+        assert_eq!(
+            dialect(&headers(&[("tus-resumable", "1.0.0")])).ok(),
+            Some(Dialect::Tus)
+        );
+        assert!(matches!(
+            dialect(&headers(&[("tus-resumable", "0.2.2")])),
+            Err(ApiError::TusVersion)
+        ));
+        assert!(matches!(dialect(&HeaderMap::new()), Err(ApiError::TusVersion)));
+        assert_eq!(
+            dialect(&headers(&[("upload-draft-interop-version", "6")])).ok(),
+            Some(Dialect::Ietf)
+        );
+    }
+
+    #[test]
+    fn numbers_are_plain_digits() {
+        for bad in ["-1", "1e3", " 5", "", "18446744073709551616"] {
+            assert!(
+                number_header(&headers(&[("upload-offset", bad)]), "upload-offset").is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            number_header(&headers(&[("upload-offset", "42")]), "upload-offset").ok(),
+            Some(Some(42))
+        );
+    }
+}
