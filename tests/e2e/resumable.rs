@@ -549,7 +549,6 @@ async fn tuspy_upload_cut_off_several_times_resumes_to_the_exact_photo() {
     let args = |endpoint: &str| {
         vec![
             format!("{endpoint}/mobile/v1/uploads"),
-            c.token.clone().unwrap(),
             file.path().display().to_string(),
             record_id.clone(),
             photo_id.clone(),
@@ -558,9 +557,10 @@ async fn tuspy_upload_cut_off_several_times_resumes_to_the_exact_photo() {
             "10".into(),
         ]
     };
+    let token = c.token.clone().unwrap();
     let out = tokio::task::spawn_blocking({
-        let (dir, args) = (dir.clone(), args(&cutter.base));
-        move || clients::tuspy(&dir, &args)
+        let (dir, args, token) = (dir.clone(), args(&cutter.base), token.clone());
+        move || clients::tuspy(&dir, &token, &args)
     })
     .await
     .unwrap();
@@ -573,9 +573,9 @@ async fn tuspy_upload_cut_off_several_times_resumes_to_the_exact_photo() {
     let cutter = Cutter::start(&server.base, 300_000, 2).await;
     let checksum_photo = uuid::Uuid::new_v4().to_string();
     let mut with_checksum = args(&cutter.base);
-    with_checksum[4].clone_from(&checksum_photo);
+    with_checksum[3].clone_from(&checksum_photo);
     with_checksum.push("--checksum".into());
-    let out = tokio::task::spawn_blocking(move || clients::tuspy(&dir, &with_checksum))
+    let out = tokio::task::spawn_blocking(move || clients::tuspy(&dir, &token, &with_checksum))
         .await
         .unwrap();
     assert!(out.ok, "{:?} {}", out.report, out.stderr);
@@ -597,7 +597,6 @@ async fn tus_js_client_resumes_on_a_second_server_process() {
     let args = |endpoint: &str, retries: &str, url: Option<String>| {
         let mut a = vec![
             format!("{endpoint}/mobile/v1/uploads"),
-            c.token.clone().unwrap(),
             file.path().display().to_string(),
             record_id.clone(),
             photo_id.clone(),
@@ -611,9 +610,10 @@ async fn tus_js_client_resumes_on_a_second_server_process() {
     // The phone loses the network part-way, with no retries left: the upload stops.
     let cutter = Cutter::start(&first_base, 400_000, 1).await;
     let first_args = args(&cutter.base, "0", None);
+    let token = c.token.clone().unwrap();
     let out = tokio::task::spawn_blocking({
-        let dir = dir.clone();
-        move || clients::tus_js(&dir, &first_args)
+        let (dir, token) = (dir.clone(), token.clone());
+        move || clients::tus_js(&dir, &token, &first_args)
     })
     .await
     .unwrap();
@@ -653,7 +653,7 @@ async fn tus_js_client_resumes_on_a_second_server_process() {
     let resumed_at: usize = head.header("upload-offset").unwrap().parse().unwrap();
     assert_eq!(resumed_at, committed);
     let second_args = args(&second_base, "2", Some(format!("{second_base}{path}")));
-    let out = tokio::task::spawn_blocking(move || clients::tus_js(&dir, &second_args))
+    let out = tokio::task::spawn_blocking(move || clients::tus_js(&dir, &token, &second_args))
         .await
         .unwrap();
     assert!(out.ok, "{:?} {}", out.report, out.stderr);

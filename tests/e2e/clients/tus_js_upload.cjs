@@ -1,9 +1,10 @@
 // Uploads a file with tus-js-client and prints a JSON report as its last line.
-// usage: node tus_js_upload.cjs ENDPOINT TOKEN FILE RECORD_ID PHOTO_ID CHUNK_SIZE RETRIES [UPLOAD_URL]
+// usage: TUS_TOKEN=… node tus_js_upload.cjs ENDPOINT FILE RECORD_ID PHOTO_ID CHUNK_SIZE RETRIES [UPLOAD_URL]
 const fs = require("fs");
 const tus = require("tus-js-client");
 
-const [endpoint, token, file, recordId, photoId, chunkSize, retries, uploadUrl] = process.argv.slice(2);
+const token = process.env.TUS_TOKEN;
+const [endpoint, file, recordId, photoId, chunkSize, retries, uploadUrl] = process.argv.slice(2);
 const data = fs.readFileSync(file);
 let lastOffset = 0;
 const upload = new tus.Upload(data, {

@@ -1,17 +1,18 @@
 """Uploads a file with tuspy, the Python tus client, and prints a JSON report as its last line.
 
-usage: tuspy_upload.py ENDPOINT TOKEN FILE RECORD_ID PHOTO_ID CHUNK_SIZE [--url URL]
+usage: TUS_TOKEN=… tuspy_upload.py ENDPOINT FILE RECORD_ID PHOTO_ID CHUNK_SIZE [--url URL]
        [--stop-at N] [--checksum] [--retries N]
 """
 import argparse
 import json
+import os
 import sys
 
 from tusclient import client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
 p = argparse.ArgumentParser()
-for name in ("endpoint", "token", "file", "record_id", "photo_id"):
+for name in ("endpoint", "file", "record_id", "photo_id"):
     p.add_argument(name)
 p.add_argument("chunk_size", type=int)
 p.add_argument("--url")
@@ -20,7 +21,7 @@ p.add_argument("--checksum", action="store_true")
 p.add_argument("--retries", type=int, default=0)
 a = p.parse_args()
 
-tus = client.TusClient(a.endpoint, headers={"Authorization": "Bearer " + a.token})
+tus = client.TusClient(a.endpoint, headers={"Authorization": "Bearer " + os.environ["TUS_TOKEN"]})
 uploader = tus.uploader(
     a.file,
     chunk_size=a.chunk_size,

@@ -51,18 +51,22 @@ fn run(mut cmd: Command) -> Outcome {
     }
 }
 
-/// Runs `tests/e2e/clients/tuspy_upload.py` with `args` (see the script).
-pub fn tuspy(dir: &std::path::Path, args: &[String]) -> Outcome {
+/// Runs `tests/e2e/clients/tuspy_upload.py` as the user of `token` with `args` (see the
+/// script).
+pub fn tuspy(dir: &std::path::Path, token: &str, args: &[String]) -> Outcome {
     let mut cmd = Command::new(dir.join("venv/bin/python"));
-    cmd.arg(root().join("tests/e2e/clients/tuspy_upload.py"))
+    cmd.env("TUS_TOKEN", token)
+        .arg(root().join("tests/e2e/clients/tuspy_upload.py"))
         .args(args);
     run(cmd)
 }
 
-/// Runs `tests/e2e/clients/tus_js_upload.cjs` with `args` (see the script).
-pub fn tus_js(dir: &std::path::Path, args: &[String]) -> Outcome {
+/// Runs `tests/e2e/clients/tus_js_upload.cjs` as the user of `token` with `args` (see the
+/// script).
+pub fn tus_js(dir: &std::path::Path, token: &str, args: &[String]) -> Outcome {
     let mut cmd = Command::new("node");
-    cmd.env("NODE_PATH", dir.join("node/node_modules"))
+    cmd.env("TUS_TOKEN", token)
+        .env("NODE_PATH", dir.join("node/node_modules"))
         .arg(root().join("tests/e2e/clients/tus_js_upload.cjs"))
         .args(args);
     run(cmd)
