@@ -96,6 +96,9 @@ pub enum ApiError {
     /// A length that disagrees with the one the upload already has.
     #[error("{0}")]
     UploadLengthMismatch(String),
+    /// A sync cursor this server did not make for this user, or one that was edited.
+    #[error("the cursor is not one this server gave you; sync again without a cursor")]
+    InvalidCursor,
     /// The media type is not accepted.
     #[error("{0}")]
     UnsupportedType(String),
@@ -169,6 +172,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => ("payload_too_large", S::PAYLOAD_TOO_LARGE),
             ApiError::UploadStalled { .. } => ("upload_stalled", S::REQUEST_TIMEOUT),
             ApiError::UnsupportedType(_) => ("unsupported_type", S::UNSUPPORTED_MEDIA_TYPE),
+            ApiError::InvalidCursor => ("invalid_cursor", S::BAD_REQUEST),
             ApiError::TusVersion => ("tus_version_unsupported", S::PRECONDITION_FAILED),
             ApiError::UploadOffsetMismatch { .. } => ("upload_offset_mismatch", S::CONFLICT),
             // 460 is what tus's checksum extension defines for this.
@@ -248,7 +252,14 @@ impl IntoResponse for ApiError {
         };
         let body = Problem {
             kind: problem_type(&self, code),
-            title: status.canonical_reason().unwrap_or("Error"),
+            // 460 is tus's own status; HTTP has no reason phrase for it.
+            title: status
+                .canonical_reason()
+                .unwrap_or(if code == "checksum_mismatch" {
+                    "Checksum Mismatch"
+                } else {
+                    "Error"
+                }),
             status: status.as_u16(),
             code,
             detail,

@@ -1,9 +1,11 @@
 //! Wire types of the mobile API.
 
 use chrono::{DateTime, Utc};
-use fieldproof_core::domain::{DeviceFix, Finding, RecordKind};
+use fieldproof_core::domain::{DeviceFix, Finding, RecordKind, TaskStatus};
 use fieldproof_core::ids::{DocumentId, PhaseId, PhotoId, RecordId, TaskId};
+use fieldproof_core::service::sync::{SyncPage, TaskSnapshot};
 use fieldproof_core::store::PhotoRow;
+use fieldproof_core::web::dto::{PhaseDto, ReviewDto, SiteDto, UrgeDto};
 use serde::{Deserialize, Serialize};
 
 /// Body of `PUT /mobile/v1/records/{id}`.
@@ -45,6 +47,133 @@ impl From<&PhotoRow> for PhotoReceipt {
             sha256: p.sha256.clone(),
             bytes: p.size_bytes,
             content_type: p.content_type.clone(),
+        }
+    }
+}
+
+/// `GET /mobile/v1/sync` query; unknown parameters are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncQuery {
+    /// The `next_cursor` of the last answer; none for a first, full sync.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Most tasks in the answer (1–500, default 100).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// Answer to `GET /mobile/v1/sync`.
+#[derive(Debug, Serialize)]
+pub struct SyncPageDto {
+    /// Tasks new or changed since the cursor, whole.
+    pub tasks: Vec<SyncTaskDto>,
+    /// What to drop from the phone.
+    pub removed: Vec<RemovedDto>,
+    /// Where the next sync starts.
+    pub next_cursor: String,
+    /// More is waiting now: sync again at once with `next_cursor`.
+    pub has_more: bool,
+    /// The server's clock when this was read; overdue states are as of then.
+    pub as_of: DateTime<Utc>,
+}
+
+/// Something the phone should forget.
+#[derive(Debug, Serialize)]
+pub struct RemovedDto {
+    /// What it is (`task`).
+    pub kind: &'static str,
+    /// Its id.
+    pub id: TaskId,
+}
+
+/// A task as a phone holds it.
+#[derive(Debug, Serialize)]
+pub struct SyncTaskDto {
+    pub id: TaskId,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: &'static str,
+    pub due_at: DateTime<Utc>,
+    /// The earliest due date among phases not yet accepted.
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// A live phase is past its due date.
+    pub overdue: bool,
+    /// Days past the earliest open due date (a started day counts as one).
+    pub overdue_days: i64,
+    pub site: SiteDto,
+    pub phases: Vec<PhaseDto>,
+    pub urges: Vec<UrgeDto>,
+    /// The caller's own records on the task, with their review decisions.
+    pub my_records: Vec<OwnRecordDto>,
+}
+
+/// One of the caller's records, as far as sync tells it.
+#[derive(Debug, Serialize)]
+pub struct OwnRecordDto {
+    pub id: RecordId,
+    pub phase_id: Option<PhaseId>,
+    pub kind: RecordKind,
+    pub received_at: DateTime<Utc>,
+    /// A phase report's review (pending, accepted or returned, with the comment).
+    pub review: Option<ReviewDto>,
+}
+
+impl SyncPageDto {
+    /// The wire form of a sync page.
+    pub fn new(page: &SyncPage) -> Self {
+        Self {
+            tasks: page
+                .tasks
+                .iter()
+                .map(|t| SyncTaskDto::new(t, page.as_of))
+                .collect(),
+            removed: page
+                .removed
+                .iter()
+                .map(|&id| RemovedDto { kind: "task", id })
+                .collect(),
+            next_cursor: page.next_cursor.clone(),
+            has_more: page.has_more,
+            as_of: page.as_of,
+        }
+    }
+}
+
+impl SyncTaskDto {
+    fn new(s: &TaskSnapshot, now: DateTime<Utc>) -> Self {
+        let live = s.task.status == TaskStatus::InProgress;
+        let phases: Vec<PhaseDto> = s
+            .phases
+            .iter()
+            .map(|p| PhaseDto {
+                overdue: live && p.is_overdue(now),
+                ..PhaseDto::new(p, now)
+            })
+            .collect();
+        Self {
+            id: s.task.id,
+            title: s.task.title.clone(),
+            description: s.task.description.clone(),
+            status: s.task.status.as_str(),
+            due_at: s.task.due_at,
+            next_due_at: s.task.next_due_at,
+            overdue: phases.iter().any(|p| p.overdue),
+            overdue_days: if live { s.task.overdue_days(now) } else { 0 },
+            site: SiteDto::from(&s.site),
+            phases,
+            urges: s.urges.iter().map(UrgeDto::from).collect(),
+            my_records: s
+                .own_records
+                .iter()
+                .map(|r| OwnRecordDto {
+                    id: r.id,
+                    phase_id: r.phase_id,
+                    kind: r.kind,
+                    received_at: r.received_at,
+                    review: r.review.as_ref().map(ReviewDto::from),
+                })
+                .collect(),
         }
     }
 }

@@ -13,4 +13,5 @@ pub fn router() -> Router<App> {
     Router::new()
         .merge(routes::records::router())
         .merge(routes::uploads::router())
+        .merge(routes::sync::router())
 }

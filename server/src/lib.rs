@@ -12,6 +12,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::IntoResponse;
 use fieldproof_core::auth::Passwords;
 use fieldproof_core::config::Settings;
 use fieldproof_core::service::{accounts, audit, resumable};
@@ -105,6 +106,7 @@ pub fn router(app: App, metrics: Metrics) -> Router {
         // Bodies may arrive gzip-compressed (the JSON limit applies to what they inflate to);
         // other encodings reach the handler as they are and fail there as malformed.
         .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
+        .layer(axum::middleware::from_fn(refuse_encoded_photos))
         // JSON and text answers are compressed by negotiation; images never are.
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -113,6 +115,26 @@ pub fn router(app: App, metrics: Metrics) -> Router {
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Photo bytes travel as they are: images are compressed already, and a resumable upload's
+/// offsets count the bytes as sent. So a photo or upload body with a `Content-Encoding` is
+/// refused before the decompression layer could inflate it.
+async fn refuse_encoded_photos(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let path = request.uri().path();
+    let photo = path.starts_with("/mobile/v1/uploads")
+        || (path.starts_with("/mobile/v1/records/") && path.contains("/photos/"));
+    let encoded = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    if photo && encoded {
+        return ApiError::UnsupportedType(
+            "send photo bytes without Content-Encoding; they are compressed already".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Serves `app` on `listener` until `shutdown`, with the media worker in-process when asked.

@@ -19,5 +19,6 @@ mod inspect;
 mod lists;
 mod processes;
 mod resumable;
+mod sync;
 mod worker;
 mod workflow;

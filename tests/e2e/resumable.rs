@@ -670,3 +670,146 @@ async fn tus_js_client_resumes_on_a_second_server_process() {
         .unwrap();
     assert_eq!(left.key_count().unwrap_or(0), 0, "{:?}", left.contents());
 }
+
+#[tokio::test]
+async fn tus_leftovers_overrides_and_encodings() {
+    let server = TestServer::start(Env::embedded().await).await;
+    let (c, record_id) = inspector(&server).await;
+    let bytes = photo(300_000);
+    let uploads_dir = server.env.settings.data_dir.join("objects/uploads");
+    let holds_nothing =
+        |dir: &std::path::Path| std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_none());
+
+    // A failed creation-with-upload leaves no upload behind (its client never got a Location).
+    let photo_id = uuid::Uuid::new_v4().to_string();
+    let r = c
+        .send(
+            tus(&c, Method::POST, "/mobile/v1/uploads")
+                .header("upload-length", bytes.len().to_string())
+                .header("upload-metadata", metadata(&record_id, &photo_id))
+                .header("content-type", "application/offset+octet-stream")
+                .header(
+                    "upload-checksum",
+                    format!("sha256 {}", STANDARD.encode([0u8; 32])),
+                )
+                .body(bytes[..1000].to_vec()),
+        )
+        .await;
+    r.assert_problem(460, "checksum_mismatch");
+    assert_eq!(r.json()["title"], "Checksum Mismatch");
+    assert!(holds_nothing(&uploads_dir));
+
+    // An empty or generic declared type is left to the bytes, as with the plain PUT.
+    for filetype in ["", "application/octet-stream", "image/jpg"] {
+        let r = c
+            .send(
+                tus(&c, Method::POST, "/mobile/v1/uploads")
+                    .header("upload-length", "10")
+                    .header(
+                        "upload-metadata",
+                        format!(
+                            "{},filetype {}",
+                            metadata(&record_id, &photo_id),
+                            STANDARD.encode(filetype)
+                        ),
+                    ),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{filetype}: {}", r.text());
+    }
+
+    let path = create(&c, &record_id, &photo_id, bytes.len()).await;
+    // Photo bytes are never content-encoded: 415 before anything is inflated or kept.
+    let r = c
+        .send(
+            tus(&c, Method::PATCH, &path)
+                .header("upload-offset", "0")
+                .header("content-type", "application/offset+octet-stream")
+                .header("content-encoding", "gzip")
+                .body(bytes[..1000].to_vec()),
+        )
+        .await;
+    r.assert_problem(415, "unsupported_type");
+    // A header sent twice is ambiguous: 400.
+    let r = c
+        .send(
+            tus(&c, Method::PATCH, &path)
+                .header("upload-offset", "0")
+                .header("upload-offset", "10")
+                .header("content-type", "application/offset+octet-stream")
+                .body(bytes[..1000].to_vec()),
+        )
+        .await;
+    r.assert_problem(400, "malformed_request");
+    assert_eq!(offset_of(&c, &path).await.header("upload-offset"), Some("0"));
+
+    // X-HTTP-Method-Override: a POST that means PATCH.
+    let r = c
+        .send(
+            tus(&c, Method::POST, &path)
+                .header("x-http-method-override", "PATCH")
+                .header("upload-offset", "0")
+                .header("content-type", "application/offset+octet-stream")
+                .body(bytes[..1000].to_vec()),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(r.header("upload-offset"), Some("1000"));
+
+    // Terminated while a chunk is still arriving: the chunk is not kept anywhere.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let slow = tokio::spawn({
+        let c = c.clone();
+        let path = path.clone();
+        async move {
+            c.send(
+                tus(&c, Method::PATCH, &path)
+                    .header("upload-offset", "1000")
+                    .header("content-type", "application/offset+octet-stream")
+                    .body(reqwest::Body::wrap_stream(stream)),
+            )
+            .await
+        }
+    });
+    tx.send(Ok(bytes::Bytes::copy_from_slice(&bytes[1000..50_000])))
+        .await
+        .unwrap();
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let r = c
+        .send(tus(&c, Method::POST, &path).header("x-http-method-override", "DELETE"))
+        .await;
+    assert_eq!(r.status, 204);
+    tx.send(Ok(bytes::Bytes::copy_from_slice(&bytes[50_000..])))
+        .await
+        .unwrap();
+    drop(tx);
+    slow.await.unwrap().assert_problem(404, "not_found");
+    assert!(holds_nothing(&uploads_dir.join(path.rsplit('/').next().unwrap())));
+
+    // A photo id that belongs to another record is refused before any byte is sent.
+    let taken = uuid::Uuid::new_v4().to_string();
+    let r = c
+        .put_bytes(
+            &format!("/mobile/v1/records/{record_id}/photos/{taken}"),
+            bytes.clone(),
+            "image/jpeg",
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let staff = server.staff().await;
+    let task_id = c.get(&format!("/mobile/v1/records/{record_id}")).await.json()["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_record = record(&staff, &task_id, &Utc::now().to_rfc3339()).await;
+    let r = staff
+        .send(
+            tus(&staff, Method::POST, "/mobile/v1/uploads")
+                .header("upload-length", "10")
+                .header("upload-metadata", metadata(&other_record, &taken)),
+        )
+        .await;
+    r.assert_problem(409, "photo_conflict");
+}

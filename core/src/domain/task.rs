@@ -237,7 +237,7 @@ impl Task {
 /// Days since `due` when it has passed, counting a started day as one, else 0.
 pub fn overdue_days(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> i64 {
     match due {
-        Some(due) if now > due => ((now - due).num_seconds() + 86_399) / 86_400,
+        Some(due) if now > due => ((now - due).num_milliseconds() + 86_399_999) / 86_400_000,
         _ => 0,
     }
 }

@@ -13,6 +13,7 @@ pub mod photos;
 pub mod records;
 pub mod resumable;
 pub mod sites;
+pub mod sync;
 pub mod tasks;
 pub mod upload;
 pub mod workflow;

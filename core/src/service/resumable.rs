@@ -83,6 +83,15 @@ fn expiry(app: &App) -> chrono::Duration {
 /// Starts an upload of one photo of a record the caller wrote.
 pub async fn create(app: &App, caller: &Caller, new: NewUpload) -> Result<UploadRow, ApiError> {
     photos::upload_target(app, caller, new.record_id).await?;
+    // A photo id taken by another record can never finish; say so before any byte is sent.
+    if let Some(existing) = app.store.find_photo(new.photo_id).await?
+        && existing.record_id != new.record_id
+    {
+        return Err(ApiError::Conflict {
+            code: "photo_conflict",
+            detail: format!("photo {} already belongs to another record", new.photo_id),
+        });
+    }
     let limit = app.settings.max_upload_bytes;
     if let Some(length) = new.length {
         if length > limit {
@@ -264,6 +273,11 @@ async fn commit_chunk(
         .append_upload_chunk(upload.id, &chunk, told_length.map(to_i64), expires_at, now)
         .await?;
     if !committed {
+        // Nothing refers to the object: delete it now, since a terminated or finished upload
+        // is never cleaned up again.
+        if let Err(e) = app.objects.delete(&chunk.object_key).await {
+            tracing::warn!(upload = %upload.id, error = %e, "deleting a chunk that lost its race failed");
+        }
         let current = app.store.find_upload(upload.id).await?;
         return Err(match current {
             Some(u) if u.completed_at.is_some() => ApiError::UploadCompleted,
@@ -390,7 +404,11 @@ pub async fn remove_expired(app: &App, now: DateTime<Utc>) -> Result<usize, ApiE
     Ok(removed)
 }
 
-/// Removes expired uploads periodically until `shutdown`; every replica may run it, since
+/// A staging file this old belongs to no running request (a day of trickling bytes at most).
+const STALE_STAGING: Duration = Duration::from_secs(24 * 3600);
+
+/// Removes expired uploads (and staging files a killed process left) periodically until
+/// `shutdown`; every replica may run it, since
 /// each deletion is conditional and deleting objects twice is harmless.
 pub async fn run_cleanup(app: App, shutdown: CancellationToken) {
     let every = Duration::from_secs((app.settings.upload_expiry_secs / 4).clamp(1, 300));
@@ -403,6 +421,9 @@ pub async fn run_cleanup(app: App, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed expired uploads"),
             Err(e) => tracing::warn!(error = %e, "removing expired uploads failed; will retry"),
+        }
+        if let Err(e) = upload::remove_stale_staging(&app, STALE_STAGING).await {
+            tracing::warn!(error = %e, "removing stale staging files failed; will retry");
         }
     }
 }

@@ -142,3 +142,27 @@ where
         sha1: sha1.map(|h| h.finalize().into()),
     })
 }
+
+/// Deletes staging files older than `age`: a process killed mid-request leaves its file
+/// behind (a running request deletes its own when it ends).
+pub async fn remove_stale_staging(app: &App, age: std::time::Duration) -> std::io::Result<usize> {
+    let dir = app.settings.data_dir.join("staging");
+    let mut entries = match tokio::fs::read_dir(&dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    while let Some(entry) = entries.next_entry().await? {
+        let stale = entry
+            .metadata()
+            .await
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified.elapsed().is_ok_and(|elapsed| elapsed > age));
+        if stale && entry.file_name().to_string_lossy().starts_with("upload-") {
+            tokio::fs::remove_file(entry.path()).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}

@@ -85,6 +85,13 @@ impl FsStore {
         Ok(tokio::fs::try_exists(self.path(key)).await?)
     }
 
+    pub(super) async fn delete(&self, key: &str) -> StorageResult<()> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
     pub(super) async fn delete_prefix(&self, prefix: &str) -> StorageResult<()> {
         match tokio::fs::remove_dir_all(self.path(prefix)).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),

@@ -107,6 +107,15 @@ impl ObjectStore {
         }
     }
 
+    /// Deletes one object; deleting what is not there is not an error.
+    pub async fn delete(&self, key: &str) -> StorageResult<()> {
+        check_key(key)?;
+        match self {
+            ObjectStore::Fs(s) => s.delete(key).await,
+            ObjectStore::S3(s) => s.delete(key).await,
+        }
+    }
+
     /// Deletes every object whose key starts with `prefix/` (an upload's chunks, including
     /// any a crashed request stored but never committed). Deleting nothing is not an error.
     pub async fn delete_prefix(&self, prefix: &str) -> StorageResult<()> {

@@ -163,6 +163,17 @@ impl S3Store {
         }
     }
 
+    pub(super) async fn delete(&self, key: &str) -> StorageResult<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.key(key))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
+
     pub(super) async fn delete_prefix(&self, prefix: &str) -> StorageResult<()> {
         let mut token = None;
         loop {

@@ -17,6 +17,7 @@ mod records;
 mod rows;
 mod sessions;
 mod sites;
+mod sync;
 mod task_list;
 mod tasks;
 mod throttle;

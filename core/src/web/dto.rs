@@ -1,10 +1,12 @@
-//! Wire types shared by the console and mobile APIs: a record with its photos' state.
+//! Wire types shared by the console and mobile APIs: sites, phases with their overdue state,
+//! urges, and a record with its photos' state.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Decision, DeviceFix, Finding, Reason, Record, Review, Verdict};
-use crate::ids::{DocumentId, PhaseId, PhotoId, RecordId, TaskId, UserId};
+use crate::domain::{Decision, DeviceFix, Finding, Phase, Reason, Record, Review, Site, Urge, Verdict};
+use crate::geodesy::Datum;
+use crate::ids::{DocumentId, PhaseId, PhotoId, RecordId, SiteId, TaskId, UrgeId, UserId};
 use crate::store::PhotoRow;
 
 /// Links to a photo's thumbnails.
@@ -159,6 +161,126 @@ impl RecordDto {
             document_ids: r.document_ids.clone(),
             review: r.review.as_ref().map(ReviewDto::from),
             photos: photos.iter().map(PhotoBriefDto::from).collect(),
+        }
+    }
+}
+
+/// A point in some datum.
+#[derive(Debug, Serialize)]
+pub struct PointDto {
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+    /// The datum, when it is not obvious from the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datum: Option<Datum>,
+}
+
+/// A site.
+#[derive(Debug, Serialize)]
+pub struct SiteDto {
+    /// Its id.
+    pub id: SiteId,
+    /// Name of the factory or place.
+    pub name: String,
+    /// Postal address.
+    pub address: Option<String>,
+    /// The coordinates as entered.
+    pub input: PointDto,
+    /// The location in WGS-84, which every distance uses.
+    pub location: PointDto,
+    /// Geofence radius in metres.
+    pub radius_m: f64,
+    /// IANA time zone deciding what a day is there.
+    pub timezone: String,
+    /// When it was entered.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Site> for SiteDto {
+    fn from(s: &Site) -> Self {
+        Self {
+            id: s.id,
+            name: s.name.clone(),
+            address: s.address.clone(),
+            input: PointDto {
+                lat: s.input_lat,
+                lon: s.input_lon,
+                datum: Some(s.datum),
+            },
+            location: PointDto {
+                lat: s.location.lat(),
+                lon: s.location.lon(),
+                datum: Some(Datum::Wgs84),
+            },
+            radius_m: s.radius_m,
+            timezone: s.timezone.name().to_owned(),
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// A phase with its overdue state.
+#[derive(Debug, Serialize)]
+pub struct PhaseDto {
+    /// Its id.
+    pub id: PhaseId,
+    /// 1-based position in the task.
+    pub seq: i32,
+    /// Short title.
+    pub title: String,
+    /// When an accepted report is due.
+    pub due_at: DateTime<Utc>,
+    /// When it became live.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Workflow state.
+    pub status: &'static str,
+    /// Past its due date without an accepted report.
+    pub overdue: bool,
+}
+
+impl PhaseDto {
+    /// A phase with its overdue state as of `now`.
+    pub fn new(p: &Phase, now: DateTime<Utc>) -> Self {
+        Self {
+            id: p.id,
+            seq: p.seq,
+            title: p.title.clone(),
+            due_at: p.due_at,
+            starts_at: p.starts_at,
+            status: p.status.as_str(),
+            overdue: p.is_overdue(now),
+        }
+    }
+}
+
+/// An urge.
+#[derive(Debug, Serialize)]
+pub struct UrgeDto {
+    /// Its id.
+    pub id: UrgeId,
+    /// The task urged.
+    pub task_id: TaskId,
+    /// The phase, when one was named.
+    pub phase_id: Option<PhaseId>,
+    /// What the supervisor wrote.
+    pub message: String,
+    /// The supervisor.
+    pub created_by: UserId,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Urge> for UrgeDto {
+    fn from(u: &Urge) -> Self {
+        Self {
+            id: u.id,
+            task_id: u.task_id,
+            phase_id: u.phase_id,
+            message: u.message.clone(),
+            created_by: u.created_by,
+            created_at: u.created_at,
         }
     }
 }

@@ -11,8 +11,20 @@ use crate::error::ApiError;
 
 /// `value` as JSON with its `ETag`, or a bodiless 304 when `If-None-Match` names that tag.
 pub fn conditional_json<T: Serialize>(request: &HeaderMap, value: &T) -> Result<Response, ApiError> {
+    conditional_json_tagged(request, value, value)
+}
+
+/// `value` as JSON with an `ETag` taken from `tagged` only, or a bodiless 304 when
+/// `If-None-Match` names that tag: for answers with a part that always changes (a sync's next
+/// cursor) while what the client holds does not.
+pub fn conditional_json_tagged<T: Serialize, U: Serialize>(
+    request: &HeaderMap,
+    value: &T,
+    tagged: &U,
+) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let digest = Sha256::digest(&body);
+    let tag_source = serde_json::to_vec(tagged).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let digest = Sha256::digest(&tag_source);
     let etag = format!("\"{}\"", hex::encode(&digest[..16]));
     let mut headers = HeaderMap::new();
     headers.insert(

@@ -1,4 +1,5 @@
 //! One router per resource.
 
 pub mod records;
+pub mod sync;
 pub mod uploads;

@@ -37,7 +37,10 @@ pub fn router() -> Router<App> {
         .route("/uploads", post(create).options(capabilities))
         .route(
             "/uploads/{id}",
-            axum::routing::head(offset).patch(append).delete(terminate),
+            axum::routing::head(offset)
+                .patch(append)
+                .delete(terminate)
+                .post(overridden),
         )
         .layer(axum::middleware::from_fn(mark_tus_answers))
 }
@@ -93,7 +96,16 @@ async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     if dialect(&headers)? == Dialect::Ietf {
-        return Err(ApiError::MethodNotAllowed);
+        // The draft creates on any resource; here that names the photo by tus's metadata.
+        let raw = metadata_header(&headers)?;
+        if raw.is_empty() {
+            return Err(ApiError::Malformed(
+                "name record_id and photo_id in Upload-Metadata, or send the photo PUT with Upload-Complete"
+                    .into(),
+            ));
+        }
+        let target = metadata_target(&raw)?;
+        return create_from_put(&app, &caller.caller, target, &headers, body).await;
     }
     if headers.contains_key("upload-defer-length") {
         return Err(ApiError::Malformed(
@@ -102,12 +114,7 @@ async fn create(
     }
     let length = number_header(&headers, "upload-length")?
         .ok_or_else(|| ApiError::Malformed("Upload-Length is required".into()))?;
-    let raw_metadata = headers
-        .get("upload-metadata")
-        .map(|v| v.to_str().map(str::to_owned))
-        .transpose()
-        .map_err(|_| ApiError::Malformed("Upload-Metadata is not ASCII".into()))?
-        .unwrap_or_default();
+    let raw_metadata = metadata_header(&headers)?;
     let target = metadata_target(&raw_metadata)?;
     let new = NewUpload {
         record_id: target.0,
@@ -129,8 +136,15 @@ async fn create(
             checksum: checksum(&headers)?,
             last: false,
         };
-        match append_detached(&app, &caller.caller, upload, append, body).await? {
-            Appended::Open(row) | Appended::Finished(row, _) => row,
+        match append_detached(&app, &caller.caller, upload.clone(), append, body).await {
+            Ok(Appended::Open(row) | Appended::Finished(row, _)) => row,
+            Err(e) => {
+                // The client never learnt where the upload is, so nobody could resume it.
+                if let Err(cleanup) = resumable::terminate(&app, &caller.caller, upload.id).await {
+                    tracing::warn!(upload = %upload.id, error = %cleanup, "ending a failed creation failed");
+                }
+                return Err(e);
+            }
         }
     } else {
         upload
@@ -247,6 +261,22 @@ async fn terminate(
     dialect(&headers)?;
     resumable::terminate(&app, &caller.caller, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// tus's `X-HTTP-Method-Override` for clients behind proxies that only pass GET and POST.
+async fn overridden(
+    state: State<App>,
+    caller: CurrentUser,
+    path: Path<UploadId>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    match headers.get("x-http-method-override").map(HeaderValue::as_bytes) {
+        Some(b"PATCH") => append(state, caller, path, headers, body).await,
+        Some(b"DELETE") => terminate(state, caller, path, headers).await,
+        Some(b"HEAD") => offset(state, caller, path, headers).await,
+        _ => Err(ApiError::MethodNotAllowed),
+    }
 }
 
 /// Whether a photo `PUT` asks to be resumable (the IETF draft's upload creation).
@@ -367,6 +397,9 @@ fn number_header(headers: &HeaderMap, name: &str) -> Result<Option<u64>, ApiErro
     let Some(value) = headers.get(name) else {
         return Ok(None);
     };
+    if headers.get_all(name).iter().count() > 1 {
+        return Err(ApiError::Malformed(format!("{name} is sent more than once")));
+    }
     value
         .to_str()
         .ok()
@@ -459,11 +492,20 @@ fn metadata_target(raw: &str) -> Result<(RecordId, PhotoId), ApiError> {
     }
 }
 
+/// Whether a declared type could be a photo: the bytes decide in the end, as for the plain
+/// `PUT`, so only types that are plainly something else are refused up front.
 fn is_image_type(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "image/jpeg" | "image/png" | "image/webp" | "image/heic" | "image/heif"
-    )
+    let value = value.trim().to_ascii_lowercase();
+    value.is_empty() || value.starts_with("image/") || value == "application/octet-stream"
+}
+
+fn metadata_header(headers: &HeaderMap) -> Result<String, ApiError> {
+    Ok(headers
+        .get("upload-metadata")
+        .map(|v| v.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| ApiError::Malformed("Upload-Metadata is not ASCII".into()))?
+        .unwrap_or_default())
 }
 
 fn location(upload: &UploadRow) -> HeaderValue {

@@ -6,7 +6,7 @@ mod workflow;
 pub use orgs::{OrgBody, OrgDto, UserListItem, UserListQuery};
 pub use workflow::{
     CommentBody, DocumentDto, DocumentQuery, EventDto, ExtensionBody, ExtensionDto, PhaseHistoryDto,
-    PlanBody, PlanDto, ReasonBody, ReviewBody, UrgeBody, UrgeDto,
+    PlanBody, PlanDto, ReasonBody, ReviewBody, UrgeBody,
 };
 
 use chrono::{DateTime, Utc};
@@ -14,10 +14,11 @@ use fieldproof_core::domain::{
     ExifSummary, NewPhase, NewSite, NewTask, Phase, Role, Site, Task, TaskStatus, User, Verification,
 };
 use fieldproof_core::geodesy::Datum;
-use fieldproof_core::ids::{OrgId, PhaseId, PhotoId, RecordId, SiteId, TaskId, UserId};
+use fieldproof_core::ids::{OrgId, PhotoId, RecordId, SiteId, TaskId, UserId};
 use fieldproof_core::service::tasks::TaskView;
 use fieldproof_core::store::{PhotoRow, TaskSummary};
 use fieldproof_core::web::dto::{DecisionDto, RecordDto, ThumbnailLinks};
+pub use fieldproof_core::web::dto::{PhaseDto, SiteDto, UrgeDto};
 use serde::{Deserialize, Serialize};
 
 /// `POST /auth/login`.
@@ -102,53 +103,6 @@ impl From<SiteBody> for NewSite {
     }
 }
 
-/// A point in some datum.
-#[derive(Debug, Serialize)]
-pub struct PointDto {
-    pub lat: f64,
-    pub lon: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub datum: Option<Datum>,
-}
-
-/// A site.
-#[derive(Debug, Serialize)]
-pub struct SiteDto {
-    pub id: SiteId,
-    pub name: String,
-    pub address: Option<String>,
-    /// The coordinates as entered.
-    pub input: PointDto,
-    /// The location in WGS-84, which every distance uses.
-    pub location: PointDto,
-    pub radius_m: f64,
-    pub timezone: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&Site> for SiteDto {
-    fn from(s: &Site) -> Self {
-        Self {
-            id: s.id,
-            name: s.name.clone(),
-            address: s.address.clone(),
-            input: PointDto {
-                lat: s.input_lat,
-                lon: s.input_lon,
-                datum: Some(s.datum),
-            },
-            location: PointDto {
-                lat: s.location.lat(),
-                lon: s.location.lon(),
-                datum: Some(Datum::Wgs84),
-            },
-            radius_m: s.radius_m,
-            timezone: s.timezone.name().to_owned(),
-            created_at: s.created_at,
-        }
-    }
-}
-
 /// One phase in `POST /tasks`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,33 +146,6 @@ impl From<TaskBody> for NewTask {
             agency_id: b.agency_id,
             due_at: b.due_at,
             phases: b.phases.into_iter().map(NewPhase::from).collect(),
-        }
-    }
-}
-
-/// A phase with its overdue state.
-#[derive(Debug, Serialize)]
-pub struct PhaseDto {
-    pub id: PhaseId,
-    pub seq: i32,
-    pub title: String,
-    pub due_at: DateTime<Utc>,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub status: &'static str,
-    pub overdue: bool,
-}
-
-impl PhaseDto {
-    /// A phase with its overdue state as of `now`.
-    pub fn new(p: &Phase, now: DateTime<Utc>) -> Self {
-        Self {
-            id: p.id,
-            seq: p.seq,
-            title: p.title.clone(),
-            due_at: p.due_at,
-            starts_at: p.starts_at,
-            status: p.status.as_str(),
-            overdue: p.is_overdue(now),
         }
     }
 }

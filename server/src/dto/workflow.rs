@@ -1,10 +1,8 @@
 //! Plans, reviews, extensions, urges, documents and the audit history.
 
 use chrono::{DateTime, Utc};
-use fieldproof_core::domain::{
-    Document, Extension, NewExtension, NewPhase, NewPlan, Plan, ReviewDecision, Urge,
-};
-use fieldproof_core::ids::{DocumentId, ExtensionId, PhaseId, PlanId, TaskId, UrgeId, UserId};
+use fieldproof_core::domain::{Document, Extension, NewExtension, NewPhase, NewPlan, Plan, ReviewDecision};
+use fieldproof_core::ids::{DocumentId, ExtensionId, PhaseId, PlanId, TaskId, UserId};
 use fieldproof_core::service::workflow::PhaseView;
 use fieldproof_core::store::ListedEvent;
 use fieldproof_core::web::dto::{DecisionDto, RecordDto};
@@ -172,30 +170,6 @@ pub struct UrgeBody {
     #[serde(default)]
     pub phase_id: Option<PhaseId>,
     pub message: String,
-}
-
-/// An urge.
-#[derive(Debug, Serialize)]
-pub struct UrgeDto {
-    pub id: UrgeId,
-    pub task_id: TaskId,
-    pub phase_id: Option<PhaseId>,
-    pub message: String,
-    pub created_by: UserId,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&Urge> for UrgeDto {
-    fn from(u: &Urge) -> Self {
-        Self {
-            id: u.id,
-            task_id: u.task_id,
-            phase_id: u.phase_id,
-            message: u.message.clone(),
-            created_by: u.created_by,
-            created_at: u.created_at,
-        }
-    }
 }
 
 /// `POST /documents?name=…`.

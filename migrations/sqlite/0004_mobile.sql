@@ -25,3 +25,10 @@ CREATE TABLE upload_chunks (
     object_key    TEXT NOT NULL,
     PRIMARY KEY (upload_id, start_offset)
 );
+
+-- Keys every replica shares, made once by whichever needs one first: `sync_cursor` seals the
+-- cursors of `/mobile/v1/sync` so that a phone cannot forge or edit one.
+CREATE TABLE server_keys (
+    name  TEXT PRIMARY KEY,
+    key   TEXT NOT NULL
+);
