@@ -229,29 +229,31 @@ fn problem_type(error: &ApiError, code: &str) -> String {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem+json body of this error, as a value: the whole answer of a request, or one
+    /// item's answer inside a batch. Server errors are logged here and say nothing internal.
+    pub fn problem(&self) -> serde_json::Value {
         let (code, status) = self.code_and_status();
         let detail = if status.is_server_error() {
             // The chain is logged once here, inside the request span; the body says nothing internal.
             tracing::error!(error = ?self, "request failed");
             "the server could not complete the request".to_owned()
         } else {
-            match &self {
+            match self {
                 ApiError::Store(StoreError::Duplicate(what)) => format!("{what} is already taken"),
                 other => other.to_string(),
             }
         };
-        let errors = match &self {
+        let errors = match self {
             ApiError::Validation(v) => v.errors.as_slice(),
             _ => &[],
         };
-        let (expected_offset, provided_offset) = match &self {
+        let (expected_offset, provided_offset) = match self {
             ApiError::UploadOffsetMismatch { expected, provided } => (Some(*expected), Some(*provided)),
             _ => (None, None),
         };
         let body = Problem {
-            kind: problem_type(&self, code),
+            kind: problem_type(self, code),
             // 460 is tus's own status; HTTP has no reason phrase for it.
             title: status
                 .canonical_reason()
@@ -267,6 +269,14 @@ impl IntoResponse for ApiError {
             expected_offset,
             provided_offset,
         };
+        serde_json::to_value(&body).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code_and_status().1;
+        let body = self.problem();
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, json).into_response();
         let headers = response.headers_mut();

@@ -1,11 +1,11 @@
 //! Wire types of the mobile API.
 
 use chrono::{DateTime, Utc};
-use fieldproof_core::domain::{DeviceFix, Finding, RecordKind, TaskStatus};
+use fieldproof_core::domain::{DeviceFix, Finding, NewRecord, RecordKind, TaskStatus};
 use fieldproof_core::ids::{DocumentId, PhaseId, PhotoId, RecordId, TaskId};
 use fieldproof_core::service::sync::{SyncPage, TaskSnapshot};
 use fieldproof_core::store::PhotoRow;
-use fieldproof_core::web::dto::{PhaseDto, ReviewDto, SiteDto, UrgeDto};
+use fieldproof_core::web::dto::{PhaseDto, RecordDto, ReviewDto, SiteDto, UrgeDto};
 use serde::{Deserialize, Serialize};
 
 /// Body of `PUT /mobile/v1/records/{id}`.
@@ -25,6 +25,74 @@ pub struct RecordBody {
     /// Documents uploaded beforehand through `POST /api/v1/documents`.
     #[serde(default)]
     pub document_ids: Vec<DocumentId>,
+}
+
+impl RecordBody {
+    /// The record the phone filed under `id`.
+    pub fn into_new(self, id: RecordId) -> NewRecord {
+        NewRecord {
+            id,
+            task_id: self.task_id,
+            phase_id: self.phase_id,
+            kind: self.kind,
+            note: self.note,
+            device_time: self.device_time,
+            device_location: self.device_location,
+            findings: self.findings,
+            document_ids: self.document_ids,
+        }
+    }
+}
+
+/// Body of `POST /mobile/v1/sync/push`: what a phone queued while offline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushBody {
+    /// The queued items, each read on its own so that one bad item spoils nothing else.
+    pub items: Vec<serde_json::Value>,
+}
+
+/// One queued item.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushItem {
+    /// The id the phone gave the item; retrying it is safe.
+    pub client_id: RecordId,
+    /// What it is: `record` (an inspection, or a rectification report on a phase).
+    #[serde(rename = "type")]
+    pub kind: PushKind,
+    /// The record, as `PUT /mobile/v1/records/{client_id}` takes it.
+    pub record: RecordBody,
+}
+
+/// Kinds of queued items.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushKind {
+    /// A record.
+    Record,
+}
+
+/// The answer to one pushed item.
+#[derive(Debug, Serialize)]
+pub struct PushResult {
+    /// The item's `client_id` (null when the item was too broken to have one).
+    pub client_id: Option<RecordId>,
+    /// `created`, `unchanged`, `conflict` or `rejected`.
+    pub status: &'static str,
+    /// The record as stored, when it was created or already there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordDto>,
+    /// Why it was refused (a problem+json object).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<serde_json::Value>,
+}
+
+/// Answer to `POST /mobile/v1/sync/push`: one result per item, in order.
+#[derive(Debug, Serialize)]
+pub struct PushAnswer {
+    /// The results.
+    pub results: Vec<PushResult>,
 }
 
 /// Answer to `PUT …/photos/{id}`.

@@ -14,4 +14,5 @@ pub fn router() -> Router<App> {
         .merge(routes::records::router())
         .merge(routes::uploads::router())
         .merge(routes::sync::router())
+        .merge(routes::push::router())
 }

@@ -273,3 +273,89 @@ async fn forged_cursors_and_bad_limits_are_refused() {
         .await
         .assert_problem(401, "unauthenticated");
 }
+
+#[tokio::test]
+async fn a_push_files_each_item_once_and_a_bad_item_spoils_nothing() {
+    let server = TestServer::start(Env::embedded().await).await;
+    let world = World::new(&server).await;
+    let f = world.issue(2).await;
+    let agency = &world.a.agency_user;
+    let item = |id: &str, note: &str| {
+        json!({
+            "client_id": id, "type": "record",
+            "record": { "task_id": f.task, "phase_id": f.phases[0], "kind": "rectification",
+                        "note": note, "device_time": Utc::now() },
+        })
+    };
+    let (a, b) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let other_task = "00000000-0000-7000-8000-000000000000";
+    let body = json!({ "items": [
+        item(&a, "已苫盖"),
+        { "client_id": uuid::Uuid::new_v4(), "type": "record",
+          "record": { "task_id": other_task, "phase_id": f.phases[0], "kind": "rectification", "note": "x", "device_time": Utc::now() } },
+        { "client_id": "not-a-uuid", "type": "record" },
+        { "type": "teleport" },
+        item(&b, "防尘网已安装"),
+    ]});
+    let r = agency.post("/mobile/v1/sync/push", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let results = r.json()["results"].as_array().unwrap().clone();
+    let statuses: Vec<&str> = results.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        statuses,
+        ["created", "rejected", "rejected", "rejected", "created"]
+    );
+    assert_eq!(
+        results[1]["problem"]["code"], "validation_failed",
+        "{}",
+        results[1]
+    );
+    assert_eq!(results[1]["problem"]["errors"][0]["field"], "task_id");
+    assert_eq!(results[2]["problem"]["code"], "malformed_request");
+    assert_eq!(results[2]["client_id"], Value::Null);
+    assert_eq!(results[0]["record"]["id"], a.as_str());
+
+    // The same push again creates nothing; the same id with other content is a conflict.
+    let r = agency.post("/mobile/v1/sync/push", &body).await;
+    let results = r.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results[0]["status"], "unchanged");
+    assert_eq!(results[4]["status"], "unchanged");
+    let r = agency
+        .post(
+            "/mobile/v1/sync/push",
+            &json!({ "items": [item(&a, "改过的说明")] }),
+        )
+        .await;
+    assert_eq!(r.json()["results"][0]["status"], "conflict");
+    assert_eq!(r.json()["results"][0]["problem"]["code"], "record_conflict");
+    let task = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}", f.task))
+        .await
+        .json();
+    assert_eq!(task["records"].as_array().unwrap().len(), 2);
+
+    // Too many items at once: refused whole, nothing filed.
+    let many: Vec<Value> = (0..501)
+        .map(|_| item(&uuid::Uuid::new_v4().to_string(), "x"))
+        .collect();
+    let r = agency
+        .post("/mobile/v1/sync/push", &json!({ "items": many }))
+        .await;
+    r.assert_problem(422, "validation_failed");
+    let many: Vec<Value> = (0..10_000)
+        .map(|_| item(&uuid::Uuid::new_v4().to_string(), "x"))
+        .collect();
+    let r = agency
+        .post("/mobile/v1/sync/push", &json!({ "items": many }))
+        .await;
+    r.assert_problem(413, "payload_too_large");
+    let task = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}", f.task))
+        .await
+        .json();
+    assert_eq!(task["records"].as_array().unwrap().len(), 2);
+}

@@ -1,5 +1,6 @@
 //! One router per resource.
 
+pub mod push;
 pub mod records;
 pub mod sync;
 pub mod uploads;

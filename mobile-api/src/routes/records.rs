@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
-use fieldproof_core::domain::NewRecord;
 use fieldproof_core::ids::{PhotoId, RecordId};
 use fieldproof_core::service::{photos, records, upload};
 use fieldproof_core::web::dto::RecordDto;
@@ -28,17 +27,7 @@ async fn update_record(
     Path(id): Path<RecordId>,
     Json(body): Json<RecordBody>,
 ) -> Result<(StatusCode, Json<RecordDto>), ApiError> {
-    let new = NewRecord {
-        id,
-        task_id: body.task_id,
-        phase_id: body.phase_id,
-        kind: body.kind,
-        note: body.note,
-        device_time: body.device_time,
-        device_location: body.device_location,
-        findings: body.findings,
-        document_ids: body.document_ids,
-    };
+    let new = body.into_new(id);
     let (status, record) = match records::put_record(&app, &caller.caller, new).await? {
         records::Put::Created(r, _) => (StatusCode::CREATED, r),
         records::Put::Unchanged(r) => (StatusCode::OK, r),

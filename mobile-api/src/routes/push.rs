@@ -1,0 +1,87 @@
+//! `POST /sync/push`: a phone's queued records in one request, answered item by item.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use fieldproof_core::domain::ValidationError;
+use fieldproof_core::service::{Caller, records};
+use fieldproof_core::web::dto::RecordDto;
+use fieldproof_core::web::{CurrentUser, Json};
+use fieldproof_core::{ApiError, App};
+
+use crate::dto::{PushAnswer, PushBody, PushItem, PushKind, PushResult};
+
+/// Most items one push may carry; a phone with more sends several pushes.
+pub const MAX_PUSH_ITEMS: usize = 500;
+
+/// Push routes.
+pub fn router() -> Router<App> {
+    Router::new().route("/sync/push", post(push))
+}
+
+/// Files every item on its own: a bad item is answered `rejected` with its problem and the
+/// others still land; each is idempotent by its `client_id`, so a retried push creates nothing
+/// twice. Only a failure of the server itself fails the whole request (retrying it is safe).
+async fn push(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Json(body): Json<PushBody>,
+) -> Result<Json<PushAnswer>, ApiError> {
+    if body.items.len() > MAX_PUSH_ITEMS {
+        return Err(ValidationError::single(
+            "items",
+            format!(
+                "at most {MAX_PUSH_ITEMS} items per push, not {}; send the rest in another push",
+                body.items.len()
+            ),
+        )
+        .into());
+    }
+    let mut results = Vec::with_capacity(body.items.len());
+    for raw in body.items {
+        results.push(file_item(&app, &caller.caller, raw).await?);
+    }
+    Ok(Json(PushAnswer { results }))
+}
+
+async fn file_item(app: &App, caller: &Caller, raw: serde_json::Value) -> Result<PushResult, ApiError> {
+    let client_id = raw
+        .get("client_id")
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse().ok());
+    let item: PushItem = match serde_json::from_value(raw) {
+        Ok(item) => item,
+        Err(e) => {
+            let problem = ApiError::Malformed(format!("the item is not a valid push item: {e}"));
+            return Ok(refused(client_id, &problem));
+        }
+    };
+    let PushKind::Record = item.kind;
+    let new = item.record.into_new(item.client_id);
+    let outcome = records::put_record(app, caller, new).await;
+    let (status, record) = match outcome {
+        Ok(records::Put::Created(record, _)) => ("created", record),
+        Ok(records::Put::Unchanged(record)) => ("unchanged", record),
+        Err(e) if e.code_and_status().1.is_server_error() => return Err(e),
+        Err(e) => return Ok(refused(Some(item.client_id), &e)),
+    };
+    let photos = app.store.list_photos(record.id).await?;
+    Ok(PushResult {
+        client_id: Some(item.client_id),
+        status,
+        record: Some(RecordDto::new(&record, &photos)),
+        problem: None,
+    })
+}
+
+/// `conflict` when the id holds other content, `rejected` for anything else the client got
+/// wrong, with the problem the single `PUT` would have answered.
+fn refused(client_id: Option<fieldproof_core::ids::RecordId>, error: &ApiError) -> PushResult {
+    let conflict = matches!(error, ApiError::Conflict { .. } | ApiError::InvalidTransition(_));
+    PushResult {
+        client_id,
+        status: if conflict { "conflict" } else { "rejected" },
+        record: None,
+        problem: Some(error.problem()),
+    }
+}
