@@ -96,6 +96,12 @@ pub enum ApiError {
     /// A length that disagrees with the one the upload already has.
     #[error("{0}")]
     UploadLengthMismatch(String),
+    /// An `Idempotency-Key` already used for a different request.
+    #[error("this Idempotency-Key was used for a different request; use a new key for a new request")]
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still running.
+    #[error("the first request with this Idempotency-Key is still running; retry in a moment")]
+    IdempotencyKeyInFlight,
     /// A sync cursor this server did not make for this user, or one that was edited.
     #[error("the cursor is not one this server gave you; sync again without a cursor")]
     InvalidCursor,
@@ -173,6 +179,8 @@ impl ApiError {
             ApiError::UploadStalled { .. } => ("upload_stalled", S::REQUEST_TIMEOUT),
             ApiError::UnsupportedType(_) => ("unsupported_type", S::UNSUPPORTED_MEDIA_TYPE),
             ApiError::InvalidCursor => ("invalid_cursor", S::BAD_REQUEST),
+            ApiError::IdempotencyKeyReused => ("idempotency_key_reused", S::UNPROCESSABLE_ENTITY),
+            ApiError::IdempotencyKeyInFlight => ("idempotency_key_in_flight", S::CONFLICT),
             ApiError::TusVersion => ("tus_version_unsupported", S::PRECONDITION_FAILED),
             ApiError::UploadOffsetMismatch { .. } => ("upload_offset_mismatch", S::CONFLICT),
             // 460 is what tus's checksum extension defines for this.
@@ -288,6 +296,9 @@ impl IntoResponse for ApiError {
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string())
         {
             headers.insert(header::RETRY_AFTER, v);
+        }
+        if let ApiError::IdempotencyKeyInFlight = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if let ApiError::TusVersion = &self {
             headers.insert("tus-version", HeaderValue::from_static("1.0.0"));

@@ -32,3 +32,18 @@ CREATE TABLE server_keys (
     name  TEXT PRIMARY KEY,
     key   TEXT NOT NULL
 );
+
+-- The first answer to a POST sent with an Idempotency-Key, kept a day: a retry of the same
+-- request gets that answer again instead of acting twice. `status` is NULL while the first
+-- request runs.
+CREATE TABLE idempotency_keys (
+    user_id       BLOB NOT NULL REFERENCES users (id),
+    key           TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    status        INTEGER,
+    content_type  TEXT,
+    body          BLOB,
+    created_at    TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);

@@ -15,7 +15,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
 use fieldproof_core::auth::Passwords;
 use fieldproof_core::config::Settings;
-use fieldproof_core::service::{accounts, audit, resumable};
+use fieldproof_core::service::{accounts, audit, housekeeping};
 use fieldproof_core::storage::ObjectStore;
 use fieldproof_core::store::Store;
 use fieldproof_core::web::PeerAddr;
@@ -84,7 +84,11 @@ pub fn router(app: App, metrics: Metrics) -> Router {
         .merge(routes::health::router())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound("route") })
-        .with_state(app)
+        .with_state(app.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            fieldproof_core::web::idempotency::idempotent_posts,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(json_limit))
         .layer(axum::middleware::from_fn_with_state(
             metrics.clone(),
@@ -146,7 +150,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let worker = with_worker.then(|| tokio::spawn(Worker::new(app.clone()).run(shutdown.clone())));
     let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
-    tokio::spawn(resumable::run_cleanup(app.clone(), shutdown.clone()));
+    tokio::spawn(housekeeping::run(app.clone(), shutdown.clone()));
     let header_timeout = Duration::from_secs(app.settings.header_read_timeout_secs.max(1));
     let router = router(app, Metrics::new());
     let addr = listener.local_addr().context("reading the listen address")?;
@@ -213,7 +217,7 @@ async fn accept_loop(
 /// Runs only the media worker (and the audit sealer) until `shutdown`.
 pub async fn work(app: App, shutdown: CancellationToken) {
     let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
-    tokio::spawn(resumable::run_cleanup(app.clone(), shutdown.clone()));
+    tokio::spawn(housekeeping::run(app.clone(), shutdown.clone()));
     Worker::new(app).run(shutdown).await;
     let _ = tokio::time::timeout(Duration::from_secs(10), sealer).await;
 }

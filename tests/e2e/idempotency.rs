@@ -1,12 +1,13 @@
 //! Phones retry: the same PUT again is a no-op, the same id with other content a 409, and an id
-//! of someone else's record is not theirs to see.
+//! of someone else's record is not theirs to see; any other POST is safe to retry with an
+//! `Idempotency-Key`.
 
 use chrono::Utc;
 use serde_json::json;
 
 use crate::flow::{record, site, task};
 use crate::support::photos::{self, Exif};
-use crate::support::server::{Env, TestServer};
+use crate::support::server::{Client, Env, TestServer};
 
 #[tokio::test]
 async fn repeated_record_put_is_idempotent_and_different_content_conflicts() {
@@ -83,4 +84,78 @@ async fn repeated_photo_put_is_idempotent_and_different_bytes_conflict() {
         .assert_problem(404, "not_found");
     assert_eq!(server.app.store.pending_photos().await.unwrap(), 1);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_makes_any_post_safe_to_retry() {
+    let server = TestServer::start(Env::embedded().await).await;
+    let world = crate::support::world::World::new(&server).await;
+    let f = world.issue(1).await;
+    let sup = &world.a.supervisor;
+    let path = format!("/api/v1/tasks/{}/urges", f.task);
+    let urge = |c: &Client, key: Option<&str>, message: &str| {
+        let mut req = c
+            .request(reqwest::Method::POST, &path)
+            .json(&json!({ "message": message }));
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        req
+    };
+    let urges = || async {
+        let task = sup.get(&format!("/api/v1/tasks/{}", f.task)).await.json();
+        task["urges"].as_array().unwrap().len()
+    };
+
+    let first = sup.send(urge(sup, Some("k1"), "请尽快整改")).await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = sup.send(urge(sup, Some("k1"), "请尽快整改")).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    assert_eq!(urges().await, 1);
+    sup.send(urge(sup, Some("k1"), "另一条"))
+        .await
+        .assert_problem(422, "idempotency_key_reused");
+    assert_eq!(urges().await, 1);
+
+    // Keys belong to their user: another user's k1 is a request of its own.
+    let other = &world.b.supervisor;
+    other
+        .send(urge(other, Some("k1"), "请尽快整改"))
+        .await
+        .assert_problem(404, "not_found");
+
+    // A refusal is an answer too, and is replayed.
+    sup.send(urge(sup, Some("k3"), ""))
+        .await
+        .assert_problem(422, "validation_failed");
+    let replayed = sup.send(urge(sup, Some("k3"), "")).await;
+    replayed.assert_problem(422, "validation_failed");
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+
+    // Five retries racing: one runs, the others wait (409) or get its answer.
+    let racing: Vec<_> = (0..5)
+        .map(|_| {
+            let (c, req) = (sup.clone(), urge(sup, Some("k2"), "第二次催办"));
+            tokio::spawn(async move { c.send(req).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for handle in racing {
+        statuses.push(handle.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert!(statuses.contains(&201));
+    assert_eq!(urges().await, 2);
+
+    // Without a key every POST acts; a malformed key is refused.
+    assert_eq!(sup.send(urge(sup, None, "第三次催办")).await.status, 201);
+    assert_eq!(urges().await, 3);
+    for bad in ["", "has space", &"k".repeat(256)] {
+        sup.send(urge(sup, Some(bad), "x"))
+            .await
+            .assert_problem(400, "malformed_request");
+    }
+    assert_eq!(urges().await, 3);
 }

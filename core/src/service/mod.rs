@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod documents;
+pub mod housekeeping;
 pub mod orgs;
 pub mod photos;
 pub mod records;

@@ -6,12 +6,9 @@
 //! counts once its row is committed, so any replica can resume an upload, and a chunk cut off
 //! mid-way keeps the bytes that arrived.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream};
-use tokio_util::sync::CancellationToken;
 
 use super::Caller;
 use super::photos;
@@ -402,30 +399,6 @@ pub async fn remove_expired(app: &App, now: DateTime<Utc>) -> Result<usize, ApiE
         }
     }
     Ok(removed)
-}
-
-/// A staging file this old belongs to no running request (a day of trickling bytes at most).
-const STALE_STAGING: Duration = Duration::from_secs(24 * 3600);
-
-/// Removes expired uploads (and staging files a killed process left) periodically until
-/// `shutdown`; every replica may run it, since
-/// each deletion is conditional and deleting objects twice is harmless.
-pub async fn run_cleanup(app: App, shutdown: CancellationToken) {
-    let every = Duration::from_secs((app.settings.upload_expiry_secs / 4).clamp(1, 300));
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
-        match remove_expired(&app, Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "removed expired uploads"),
-            Err(e) => tracing::warn!(error = %e, "removing expired uploads failed; will retry"),
-        }
-        if let Err(e) = upload::remove_stale_staging(&app, STALE_STAGING).await {
-            tracing::warn!(error = %e, "removing stale staging files failed; will retry");
-        }
-    }
 }
 
 fn to_i64(n: u64) -> i64 {

@@ -9,6 +9,7 @@
 mod audit;
 mod documents;
 mod extensions;
+mod idempotency;
 mod notify;
 mod orgs;
 mod photos;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use audit::{ChainHead, ListedEvent};
 pub use extensions::ExtensionOutcome;
+pub use idempotency::Claim;
 pub use photos::{ClaimedPhoto, DuplicateUse, NewPhoto, PhotoContext, PhotoRow, PutOutcome};
 pub use records::{RecordOutcome, ReviewOutcome};
 pub use task_list::{Cursor, Scope, TaskFilter, TaskSort, TaskSummary};
