@@ -259,6 +259,7 @@ fn context(against: &Against, at: DateTime<Utc>) -> PhotoContext {
         },
         task,
         phase_started_at: None,
+        device_clock_offset: None,
     }
 }
 

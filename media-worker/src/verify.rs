@@ -166,7 +166,7 @@ fn time_reasons(
     tol: &Tolerances,
     reasons: &mut Vec<Reason>,
 ) {
-    let Some(captured_at) = reading.summary.captured_at else {
+    let Some(camera_time) = reading.summary.captured_at else {
         if reading.present
             && !reading
                 .problems
@@ -176,6 +176,20 @@ fn time_reasons(
             reasons.push(Reason::NoCaptureTime);
         }
         return;
+    };
+    // A phone whose clock is known to be off wrote its own wrong time into the photo: judge
+    // the corrected time, and say so (the verdict cannot be better than unverifiable then).
+    let captured_at = match ctx.device_clock_offset {
+        Some(offset) if offset.abs() > tol.clock_skew => {
+            let corrected_time = camera_time - offset;
+            reasons.push(Reason::DeviceClockCorrected {
+                offset_s: offset.num_seconds(),
+                camera_time,
+                corrected_time,
+            });
+            corrected_time
+        }
+        _ => camera_time,
     };
     if captured_at > received_at + tol.clock_skew {
         reasons.push(Reason::TimeInFuture {
@@ -320,6 +334,7 @@ mod tests {
             },
             task,
             phase_started_at: None,
+            device_clock_offset: None,
         }
     }
 
@@ -394,5 +409,33 @@ mod tests {
         old.summary.captured_at = Some(Utc::now() - Duration::days(400));
         let r = reasons(&old, &context(None), Utc::now(), &Tolerances::default());
         assert!(matches!(r.as_slice(), [Reason::TimeBeforeTask { .. }]), "{r:?}");
+    }
+
+    #[test]
+    fn a_phone_clock_known_to_be_off_is_corrected_and_said() {
+        let two_hours = Duration::hours(2);
+        let mut ahead = reading(Some((39.6, 118.2)), None);
+        // The phone runs two hours fast: its camera wrote a time two hours in the future.
+        ahead.summary.captured_at = Some(Utc::now() + two_hours);
+        let r = reasons(&ahead, &context(None), Utc::now(), &Tolerances::default());
+        assert!(matches!(r.as_slice(), [Reason::TimeInFuture { .. }]), "{r:?}");
+        let mut ctx = context(None);
+        ctx.device_clock_offset = Some(two_hours);
+        let r = reasons(&ahead, &ctx, Utc::now(), &Tolerances::default());
+        assert!(
+            matches!(
+                r.as_slice(),
+                [Reason::DeviceClockCorrected { offset_s: 7200, .. }]
+            ),
+            "{r:?}"
+        );
+        assert_eq!(
+            fieldproof_core::domain::Verification::from_reasons(r).verdict,
+            fieldproof_core::domain::Verdict::Unverifiable
+        );
+        // Within the tolerance nothing is corrected.
+        ctx.device_clock_offset = Some(Duration::seconds(30));
+        ahead.summary.captured_at = Some(Utc::now());
+        assert!(reasons(&ahead, &ctx, Utc::now(), &Tolerances::default()).is_empty());
     }
 }

@@ -210,11 +210,12 @@ impl Worker {
             edges: vec![SMALL_EDGE, LARGE_EDGE],
             format: settings.thumbnail_format,
         };
-        let context = app
+        let mut context = app
             .store
             .photo_context(photo.record_id)
             .await
             .map_err(|e| transient("loading the record", &e))?;
+        context.device_clock_offset = photo.device_clock_offset_ms.map(chrono::Duration::milliseconds);
         let site_zone = context.site.timezone;
         let analysed = tokio::task::spawn_blocking(move || pipeline::analyse(&bytes, site_zone, &options))
             .await

@@ -47,3 +47,13 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (user_id, key)
 );
 CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
+
+-- How far each user's phone clock runs from the server's (device minus server), as last
+-- measured from a `Device-Time` header; a photo keeps the offset of its upload, and the
+-- verification of its capture time corrects for it and says so.
+CREATE TABLE device_clocks (
+    user_id      UUID PRIMARY KEY REFERENCES users (id),
+    offset_ms    BIGINT NOT NULL,
+    measured_at  TIMESTAMPTZ NOT NULL
+);
+ALTER TABLE photos ADD COLUMN device_clock_offset_ms BIGINT;

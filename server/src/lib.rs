@@ -80,7 +80,7 @@ pub fn router(app: App, metrics: Metrics) -> Router {
     let json_limit = app.settings.max_json_bytes;
     Router::new()
         .nest("/api/v1", routes::api())
-        .nest("/mobile/v1", fieldproof_mobile_api::router())
+        .nest("/mobile/v1", fieldproof_mobile_api::router(app.clone()))
         .merge(routes::health::router())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound("route") })

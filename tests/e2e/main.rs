@@ -12,6 +12,7 @@ mod support;
 mod audit;
 mod authz;
 mod bad_input;
+mod clock;
 mod compression;
 mod flow;
 mod idempotency;

@@ -180,6 +180,16 @@ pub enum Reason {
         /// The tag's value.
         software: String,
     },
+    /// The phone's clock was off by more than the tolerance when it uploaded the photo, so
+    /// the camera's time was corrected by that offset before it was judged.
+    DeviceClockCorrected {
+        /// How far the phone's clock ran ahead of the server's, in seconds (negative: behind).
+        offset_s: i64,
+        /// The capture time as the camera wrote it.
+        camera_time: DateTime<Utc>,
+        /// The capture time after the correction, which the time checks used.
+        corrected_time: DateTime<Utc>,
+    },
     /// The same bytes are already evidence elsewhere.
     DuplicatePhoto {
         /// The earlier photo.

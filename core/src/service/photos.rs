@@ -56,6 +56,11 @@ pub async fn put_photo(
     }
     let key = original_key(&staged.sha256);
     let content_type = info.format.mime();
+    // The phone's clock as it told us lately (a `Device-Time` header on any mobile request).
+    let device_clock_offset_ms = app
+        .store
+        .device_clock(caller.user.id, Utc::now() - chrono::Duration::hours(24))
+        .await?;
     app.objects
         .put_file_once(&key, staged.path(), content_type)
         .await?;
@@ -66,6 +71,7 @@ pub async fn put_photo(
         size_bytes: i64::try_from(staged.size).unwrap_or(i64::MAX),
         content_type: content_type.to_owned(),
         original_key: key,
+        device_clock_offset_ms,
     };
     match app
         .store

@@ -46,6 +46,9 @@ pub struct PhotoRow {
     pub received_at: DateTime<Utc>,
     /// When processing finished.
     pub processed_at: Option<DateTime<Utc>>,
+    /// How far the uploading phone's clock ran from the server's (device minus server), in
+    /// milliseconds, when it had told us lately.
+    pub device_clock_offset_ms: Option<i64>,
 }
 
 /// A photo whose original is already in object storage, to be recorded and queued.
@@ -63,6 +66,8 @@ pub struct NewPhoto {
     pub content_type: String,
     /// Object key of the original.
     pub original_key: String,
+    /// The uploading phone's clock offset in milliseconds (device minus server), if known.
+    pub device_clock_offset_ms: Option<i64>,
 }
 
 /// What a `PUT` of a photo did.
@@ -96,6 +101,8 @@ pub struct PhotoContext {
     pub site: Site,
     /// When the record's phase went live (a rectification report's window opens then).
     pub phase_started_at: Option<DateTime<Utc>>,
+    /// How far the uploading phone's clock ran ahead of the server's (negative: behind).
+    pub device_clock_offset: Option<chrono::Duration>,
 }
 
 /// Where the same bytes were used as evidence before.
@@ -152,7 +159,7 @@ impl Store {
         let inserted = in_tx!(self, tx => {
             let done = sqlx::query(
                 "INSERT INTO photos (id, record_id, sha256, size_bytes, content_type, original_key, status, \
-                 attempts, next_attempt_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, 'received', 0, $7, $7) \
+                 attempts, next_attempt_at, received_at, device_clock_offset_ms) VALUES ($1, $2, $3, $4, $5, $6, 'received', 0, $7, $7, $8) \
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(new.id)
@@ -162,6 +169,7 @@ impl Store {
             .bind(&new.content_type)
             .bind(&new.original_key)
             .bind(now)
+            .bind(new.device_clock_offset_ms)
             .execute(&mut *tx)
             .await?;
             let inserted = done.rows_affected() == 1;
@@ -228,6 +236,7 @@ impl Store {
             task,
             site,
             phase_started_at,
+            device_clock_offset: None,
         })
     }
 

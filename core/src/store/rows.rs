@@ -219,7 +219,7 @@ impl RecordRow {
 /// Columns of a photo row, selected the same way everywhere.
 pub(crate) const PHOTO_COLUMNS: &str = "id, record_id, sha256, size_bytes, content_type, original_key, \
      status, attempts, last_error, width, height, exif, verification, thumb_small_key, \
-     thumb_large_key, received_at, processed_at";
+     thumb_large_key, received_at, processed_at, device_clock_offset_ms";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct PhotoDbRow {
@@ -240,6 +240,7 @@ pub(crate) struct PhotoDbRow {
     pub thumb_large_key: Option<String>,
     pub received_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
+    pub device_clock_offset_ms: Option<i64>,
 }
 
 impl PhotoDbRow {
@@ -262,6 +263,7 @@ impl PhotoDbRow {
             thumb_large_key: self.thumb_large_key,
             received_at: self.received_at,
             processed_at: self.processed_at,
+            device_clock_offset_ms: self.device_clock_offset_ms,
         })
     }
 }

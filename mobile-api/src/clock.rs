@@ -1,0 +1,41 @@
+//! `Device-Time`: a phone may send its own clock with any request. The server records how
+//! far it runs from its own, and photos that phone uploads are judged with their capture time
+//! corrected by that offset (the reasons say so).
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use fieldproof_core::web::CurrentUser;
+use fieldproof_core::{ApiError, App};
+
+/// Records the caller's clock offset when the request carries `Device-Time`; a value that is
+/// not an RFC 3339 time is refused.
+pub async fn record_device_clock(State(app): State<App>, request: Request, next: Next) -> Response {
+    let Some(value) = request.headers().get("device-time") else {
+        return next.run(request).await;
+    };
+    let now = Utc::now();
+    let Some(device_time) = value
+        .to_str()
+        .ok()
+        .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok())
+    else {
+        return ApiError::Malformed(
+            "Device-Time must be an RFC 3339 time with its offset, e.g. 2026-12-04T09:30:00+08:00".into(),
+        )
+        .into_response();
+    };
+    let offset_ms = (device_time.with_timezone(&Utc) - now).num_milliseconds();
+    let (mut parts, body) = request.into_parts();
+    // Anonymous requests are refused by their handler; there is no one to record the clock of.
+    if let Ok(caller) = CurrentUser::from_request_parts(&mut parts, &app).await
+        && let Err(e) = app
+            .store
+            .record_device_clock(caller.caller.user.id, offset_ms, now)
+            .await
+    {
+        tracing::warn!(error = %e, "recording a device clock failed");
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
