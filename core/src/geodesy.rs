@@ -21,7 +21,7 @@ pub enum GeoError {
 }
 
 /// A WGS-84 point that cannot hold `lat = 91` or `NaN`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GeoPoint {
     lat: f64,
     lon: f64,
@@ -71,7 +71,7 @@ impl<'de> Deserialize<'de> for GeoPoint {
 }
 
 /// The datum a coordinate was entered in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Datum {
     /// GPS, and what EXIF carries.

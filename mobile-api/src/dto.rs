@@ -9,7 +9,7 @@ use fieldproof_core::web::dto::{PhaseDto, RecordDto, ReviewDto, SiteDto, UrgeDto
 use serde::{Deserialize, Serialize};
 
 /// Body of `PUT /mobile/v1/records/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RecordBody {
     pub task_id: TaskId,
     #[serde(default)]
@@ -45,15 +45,16 @@ impl RecordBody {
 }
 
 /// Body of `POST /mobile/v1/sync/push`: what a phone queued while offline.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushBody {
     /// The queued items, each read on its own so that one bad item spoils nothing else.
+    #[schema(value_type = Vec<PushItem>)]
     pub items: Vec<serde_json::Value>,
 }
 
 /// One queued item.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushItem {
     /// The id the phone gave the item; retrying it is safe.
@@ -66,7 +67,7 @@ pub struct PushItem {
 }
 
 /// Kinds of queued items.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PushKind {
     /// A record.
@@ -74,7 +75,7 @@ pub enum PushKind {
 }
 
 /// The answer to one pushed item.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PushResult {
     /// The item's `client_id` (null when the item was too broken to have one).
     pub client_id: Option<RecordId>,
@@ -85,18 +86,19 @@ pub struct PushResult {
     pub record: Option<RecordDto>,
     /// Why it was refused (a problem+json object).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::Problem>)]
     pub problem: Option<serde_json::Value>,
 }
 
 /// Answer to `POST /mobile/v1/sync/push`: one result per item, in order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PushAnswer {
     /// The results.
     pub results: Vec<PushResult>,
 }
 
 /// Answer to `PUT …/photos/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PhotoReceipt {
     pub id: PhotoId,
     pub record_id: RecordId,
@@ -120,8 +122,9 @@ impl From<&PhotoRow> for PhotoReceipt {
 }
 
 /// `GET /mobile/v1/sync` query; unknown parameters are refused.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SyncQuery {
     /// The `next_cursor` of the last answer; none for a first, full sync.
     #[serde(default)]
@@ -132,7 +135,7 @@ pub struct SyncQuery {
 }
 
 /// Answer to `GET /mobile/v1/sync`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SyncPageDto {
     /// Tasks new or changed since the cursor, whole.
     pub tasks: Vec<SyncTaskDto>,
@@ -147,7 +150,7 @@ pub struct SyncPageDto {
 }
 
 /// Something the phone should forget.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RemovedDto {
     /// What it is (`task`).
     pub kind: &'static str,
@@ -156,7 +159,7 @@ pub struct RemovedDto {
 }
 
 /// A task as a phone holds it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SyncTaskDto {
     pub id: TaskId,
     pub title: String,
@@ -177,7 +180,7 @@ pub struct SyncTaskDto {
 }
 
 /// One of the caller's records, as far as sync tells it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OwnRecordDto {
     pub id: RecordId,
     pub phase_id: Option<PhaseId>,

@@ -18,6 +18,7 @@ mod flow;
 mod idempotency;
 mod inspect;
 mod lists;
+mod openapi;
 mod processes;
 mod resumable;
 mod sync;

@@ -80,7 +80,7 @@ pub struct ExifSummary {
 }
 
 /// The conclusion reviewers see next to a photo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Time and place check out.
@@ -103,7 +103,7 @@ impl Verdict {
 }
 
 /// One machine-readable reason with its numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Reason {
     /// The file carries no EXIF at all.

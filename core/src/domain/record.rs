@@ -10,7 +10,7 @@ use crate::geodesy::GeoPoint;
 use crate::ids::{DocumentId, PhaseId, RecordId, TaskId, UserId};
 
 /// Why the record was filed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordKind {
     /// An on-site inspection by a supervisor or inspector.
@@ -39,7 +39,7 @@ impl RecordKind {
 }
 
 /// The phone's own location fix when the record was made: a second witness for photo GPS.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceFix {
     /// WGS-84 position from the phone's location service.
     #[serde(flatten)]
@@ -56,7 +56,7 @@ pub const MAX_ACCURACY_M: f64 = 10_000.0;
 pub const MAX_NOTE_CHARS: usize = 10_000;
 
 /// One finding of an inspection; it may require a new rectification phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     /// What the inspector found.

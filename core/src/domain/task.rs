@@ -303,7 +303,7 @@ pub fn next_due(phases: &[Phase]) -> Option<DateTime<Utc>> {
 }
 
 /// A phase as requested with a new task, a plan or a finding.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewPhase {
     /// Short title.
     pub title: String,

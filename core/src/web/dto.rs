@@ -10,7 +10,7 @@ use crate::ids::{DocumentId, PhaseId, PhotoId, RecordId, SiteId, TaskId, UrgeId,
 use crate::store::PhotoRow;
 
 /// Links to a photo's thumbnails.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ThumbnailLinks {
     /// 256 px long edge.
     pub small: String,
@@ -29,7 +29,7 @@ impl ThumbnailLinks {
 }
 
 /// A photo in a list: its state and verdict, without the EXIF details.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PhotoBriefDto {
     /// The photo's id.
     pub id: PhotoId,
@@ -72,7 +72,7 @@ impl From<&PhotoRow> for PhotoBriefDto {
 }
 
 /// A record with its photos.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RecordDto {
     /// The id the phone chose.
     pub id: RecordId,
@@ -103,7 +103,7 @@ pub struct RecordDto {
 }
 
 /// A supervisor's decision as sent: who, when, why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DecisionDto {
     /// Who decided.
     pub by: UserId,
@@ -124,7 +124,7 @@ impl From<&Decision> for DecisionDto {
 }
 
 /// A phase report's review state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReviewDto {
     /// `pending`, `accepted` or `returned`.
     pub status: &'static str,
@@ -166,7 +166,7 @@ impl RecordDto {
 }
 
 /// A point in some datum.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PointDto {
     /// Latitude in degrees.
     pub lat: f64,
@@ -178,7 +178,7 @@ pub struct PointDto {
 }
 
 /// A site.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SiteDto {
     /// Its id.
     pub id: SiteId,
@@ -222,7 +222,7 @@ impl From<&Site> for SiteDto {
 }
 
 /// A phase with its overdue state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PhaseDto {
     /// Its id.
     pub id: PhaseId,
@@ -256,7 +256,7 @@ impl PhaseDto {
 }
 
 /// An urge.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UrgeDto {
     /// Its id.
     pub id: UrgeId,

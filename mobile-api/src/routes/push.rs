@@ -1,13 +1,14 @@
 //! `POST /sync/push`: a phone's queued records in one request, answered item by item.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
 use fieldproof_core::domain::ValidationError;
 use fieldproof_core::service::{Caller, records};
 use fieldproof_core::web::dto::RecordDto;
 use fieldproof_core::web::{CurrentUser, Json};
 use fieldproof_core::{ApiError, App};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::dto::{PushAnswer, PushBody, PushItem, PushKind, PushResult};
 
@@ -15,13 +16,21 @@ use crate::dto::{PushAnswer, PushBody, PushItem, PushKind, PushResult};
 pub const MAX_PUSH_ITEMS: usize = 500;
 
 /// Push routes.
-pub fn router() -> Router<App> {
-    Router::new().route("/sync/push", post(push))
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(push))
 }
 
 /// Files every item on its own: a bad item is answered `rejected` with its problem and the
 /// others still land; each is idempotent by its `client_id`, so a retried push creates nothing
 /// twice. Only a failure of the server itself fails the whole request (retrying it is safe).
+#[utoipa::path(post, path = "/sync/push", tag = "sync",
+    request_body = PushBody,
+    responses(
+        (status = 200, description = "one result per item, in order", body = PushAnswer),
+        (status = 413, description = "the body is larger than max_json_bytes", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "more than 500 items", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 async fn push(
     State(app): State<App>,
     caller: CurrentUser,

@@ -1,10 +1,8 @@
 //! `/records/{id}` and `/records/{id}/photos/{photo_id}`.
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::put;
 use fieldproof_core::ids::{PhotoId, RecordId};
 use fieldproof_core::service::{photos, records, upload};
 use fieldproof_core::web::dto::RecordDto;
@@ -12,15 +10,31 @@ use fieldproof_core::web::etag::conditional_json;
 use fieldproof_core::web::{CurrentUser, Json, Path};
 use fieldproof_core::{ApiError, App};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::dto::{PhotoReceipt, RecordBody};
 
 /// Record and photo routes.
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/records/{id}", put(update_record).get(find_record))
-        .route("/records/{record_id}/photos/{photo_id}", put(update_photo))
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(update_record, find_record))
+        .routes(routes!(update_photo))
 }
 
+/// Files a record under the id the phone chose; repeating it is safe.
+#[utoipa::path(put, path = "/records/{id}", tag = "records",
+    params(("id" = uuid::Uuid, Path, description = "the record's id, chosen by the phone")),
+    request_body = RecordBody,
+    responses(
+        (status = 201, description = "filed", body = RecordDto),
+        (status = 200, description = "an identical repeat", body = RecordDto),
+        (status = 401, description = "no valid token", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "someone else's record", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the id holds other content", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field is not acceptable", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 async fn update_record(
     axum::extract::State(app): axum::extract::State<App>,
     caller: CurrentUser,
@@ -37,6 +51,14 @@ async fn update_record(
 }
 
 /// A record with its photos; `If-None-Match` with the last `ETag` answers 304 when unchanged.
+#[utoipa::path(get, path = "/records/{id}", tag = "records",
+    params(("id" = uuid::Uuid, Path, description = "the record's id")),
+    responses(
+        (status = 200, description = "the record", body = RecordDto, headers(("ETag" = String))),
+        (status = 304, description = "unchanged since the ETag sent in If-None-Match"),
+        (status = 404, description = "no such record, or not visible", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 async fn find_record(
     axum::extract::State(app): axum::extract::State<App>,
     caller: CurrentUser,
@@ -47,6 +69,25 @@ async fn find_record(
     conditional_json(&headers, &RecordDto::new(&record, &photos))
 }
 
+/// Uploads a photo's bytes in one request (or, with `Upload-Complete`, starts an IETF
+/// resumable upload of them).
+#[utoipa::path(put, path = "/records/{record_id}/photos/{photo_id}", tag = "photos",
+    params(
+        ("record_id" = uuid::Uuid, Path, description = "the record"),
+        ("photo_id" = uuid::Uuid, Path, description = "the photo's id, chosen by the phone"),
+        ("Upload-Complete" = Option<String>, Header, description = "`?0` or `?1`: make this an IETF resumable upload"),
+        ("Device-Time" = Option<String>, Header, description = "the phone's clock (RFC 3339)"),
+    ),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "the image itself (JPEG, PNG, WebP or HEIC)"),
+    responses(
+        (status = 201, description = "stored and queued", body = PhotoReceipt),
+        (status = 200, description = "an identical repeat", body = PhotoReceipt),
+        (status = 409, description = "the id holds other bytes", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "larger than max_upload_bytes", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not a JPEG, PNG, WebP or HEIC image", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "truncated, malformed or too many pixels", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 async fn update_photo(
     axum::extract::State(app): axum::extract::State<App>,
     caller: CurrentUser,

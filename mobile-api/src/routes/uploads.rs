@@ -5,13 +5,11 @@
 //! `Upload-Complete` speaks the draft, whose uploads are created by sending the ordinary photo
 //! `PUT` with `Upload-Complete`.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use fieldproof_core::ids::{PhotoId, RecordId, UploadId};
@@ -21,6 +19,9 @@ use fieldproof_core::service::resumable::{self, Append, Appended, Checksum, NewU
 use fieldproof_core::store::UploadRow;
 use fieldproof_core::web::{CurrentUser, Json, Path};
 use fieldproof_core::{ApiError, App};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::dto::PhotoReceipt;
 
@@ -32,16 +33,10 @@ const IETF_CHUNK_TYPE: &str = "application/partial-upload";
 const MAX_METADATA_BYTES: usize = 4096;
 
 /// Upload routes.
-pub fn router() -> Router<App> {
-    Router::new()
-        .route("/uploads", post(create).options(capabilities))
-        .route(
-            "/uploads/{id}",
-            axum::routing::head(offset)
-                .patch(append)
-                .delete(terminate)
-                .post(overridden),
-        )
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create, capabilities))
+        .routes(routes!(offset, append, terminate, overridden))
         .layer(axum::middleware::from_fn(mark_tus_answers))
 }
 
@@ -78,6 +73,9 @@ fn dialect(headers: &HeaderMap) -> Result<Dialect, ApiError> {
 }
 
 /// `OPTIONS /uploads`: what this server speaks (no sign-in needed).
+#[utoipa::path(options, path = "/uploads", tag = "uploads",
+    responses((status = 204, description = "tus capabilities", headers(
+        ("Tus-Version" = String), ("Tus-Extension" = String), ("Tus-Max-Size" = u64), ("Tus-Checksum-Algorithm" = String)))))]
 async fn capabilities(State(app): State<App>) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
@@ -89,6 +87,20 @@ async fn capabilities(State(app): State<App>) -> Response {
 }
 
 /// `POST /uploads` (tus creation, with the first chunk when a body is sent).
+#[utoipa::path(post, path = "/uploads", tag = "uploads",
+    params(("Tus-Resumable" = String, Header, description = "`1.0.0` (tus), or leave out and send `Upload-Draft-Interop-Version` (IETF draft)"),
+        ("Upload-Length" = u64, Header, description = "the photo's size in bytes"),
+        ("Upload-Metadata" = String, Header, description = "`record_id <base64>,photo_id <base64>[,content_type <base64>]`"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha1|sha256 <base64>` of a first chunk sent along")),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "optional first chunk"),
+    responses(
+        (status = 201, description = "created", headers(("Location" = String), ("Upload-Offset" = u64), ("Upload-Expires" = String))),
+        (status = 400, description = "no Upload-Length, or metadata without record_id and photo_id", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the photo id belongs to another record", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Tus-Resumable missing or not 1.0.0", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "longer than max_upload_bytes", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 async fn create(
     State(app): State<App>,
     caller: CurrentUser,
@@ -158,6 +170,15 @@ async fn create(
 }
 
 /// `HEAD /uploads/{id}`: where to resume from.
+#[utoipa::path(head, path = "/uploads/{id}", tag = "uploads",
+    params(("id" = uuid::Uuid, Path, description = "the upload"), ("Tus-Resumable" = String, Header, description = "`1.0.0` (tus), or leave out and send `Upload-Draft-Interop-Version` (IETF draft)")),
+    responses(
+        (status = 200, description = "tus: the offset", headers(("Upload-Offset" = u64), ("Upload-Length" = u64), ("Upload-Metadata" = String), ("Upload-Expires" = String))),
+        (status = 204, description = "IETF draft: the offset", headers(("Upload-Offset" = u64), ("Upload-Complete" = String), ("Upload-Length" = u64), ("Upload-Limit" = String))),
+        (status = 404, description = "no such upload, or another user's"),
+        (status = 410, description = "expired"),
+    ),
+    security(("bearer" = [])))]
 async fn offset(
     State(app): State<App>,
     caller: CurrentUser,
@@ -203,6 +224,22 @@ async fn offset(
 }
 
 /// `PATCH /uploads/{id}`: appends a chunk at `Upload-Offset`.
+#[utoipa::path(patch, path = "/uploads/{id}", tag = "uploads",
+    params(("id" = uuid::Uuid, Path, description = "the upload"), ("Tus-Resumable" = String, Header, description = "`1.0.0` (tus), or leave out and send `Upload-Draft-Interop-Version` (IETF draft)"),
+        ("Upload-Offset" = u64, Header, description = "where this chunk starts"),
+        ("Upload-Complete" = Option<String>, Header, description = "IETF draft: `?1` on the last part"),
+        ("Upload-Checksum" = Option<String>, Header, description = "tus: `sha1|sha256 <base64>` of this chunk")),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "the chunk (`application/partial-upload` for the IETF draft)"),
+    responses(
+        (status = 204, description = "appended", headers(("Upload-Offset" = u64))),
+        (status = 201, description = "IETF draft: the last part made the photo", body = PhotoReceipt),
+        (status = 409, description = "the offset is not the upload's (expected-offset says where)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "past Upload-Length; discarded", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "wrong chunk content type, or a Content-Encoding", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 460, description = "the chunk does not match Upload-Checksum; discarded", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
 async fn append(
     State(app): State<App>,
     caller: CurrentUser,
@@ -252,6 +289,10 @@ async fn append(
 }
 
 /// `DELETE /uploads/{id}`: the client gives the upload up; its bytes are deleted.
+#[utoipa::path(delete, path = "/uploads/{id}", tag = "uploads",
+    params(("id" = uuid::Uuid, Path, description = "the upload"), ("Tus-Resumable" = String, Header, description = "`1.0.0` (tus), or leave out and send `Upload-Draft-Interop-Version` (IETF draft)")),
+    responses((status = 204, description = "ended"), (status = 404, description = "no such upload, or another user's", body = crate::openapi::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn terminate(
     State(app): State<App>,
     caller: CurrentUser,
@@ -264,6 +305,11 @@ async fn terminate(
 }
 
 /// tus's `X-HTTP-Method-Override` for clients behind proxies that only pass GET and POST.
+#[utoipa::path(post, path = "/uploads/{id}", tag = "uploads",
+    params(("id" = uuid::Uuid, Path, description = "the upload"),
+        ("X-HTTP-Method-Override" = String, Header, description = "`PATCH`, `DELETE` or `HEAD`")),
+    responses((status = 204, description = "as the overridden method answers"), (status = 405, description = "no override, or another method", body = crate::openapi::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn overridden(
     state: State<App>,
     caller: CurrentUser,
