@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs the tus client libraries the end-to-end tests drive — Python `tuspy` and npm
-# `tus-js-client`, written by others, so they test our protocol and not our reading of it —
-# into target/test-clients, out of the repository.
+# Installs the client tools the end-to-end tests drive — Python `tuspy` and npm
+# `tus-js-client` for uploads, Python `openapi-spec-validator` for the OpenAPI document —
+# written by others, so they test our protocols and not our reading of them, into
+# target/test-clients, out of the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="$PWD/target/test-clients"
 mkdir -p "$dir"
-if ! "$dir/venv/bin/python" -c 'import tusclient' 2>/dev/null; then
+if ! "$dir/venv/bin/python" -c 'import tusclient, openapi_spec_validator' 2>/dev/null; then
     python3 -m venv "$dir/venv"
-    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check 'tuspy==1.1.0'
+    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check 'tuspy==1.1.0' 'openapi-spec-validator==0.7.2'
 fi
 if [ ! -f "$dir/node/node_modules/tus-js-client/package.json" ]; then
     mkdir -p "$dir/node"

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::support::clients;
 use crate::support::server::{Env, TestServer};
 
 /// Every route of `/mobile/v1`, as (method, path under the server prefix).
@@ -83,4 +84,18 @@ async fn the_openapi_document_lists_every_route_and_every_listed_route_is_served
             "{method} {path} has no responses"
         );
     }
+}
+
+#[tokio::test]
+async fn the_openapi_document_passes_an_independent_validator() {
+    let Some(dir) = clients::dir() else { return };
+    let server = TestServer::start(Env::embedded().await).await;
+    let r = server.anonymous().get("/mobile/v1/openapi.json").await;
+    let file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+    std::fs::write(file.path(), &r.body).unwrap();
+    let path = file.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || clients::validate_openapi(&dir, &path))
+        .await
+        .unwrap();
+    assert!(out.ok, "{} {:?}", out.stderr, out.report);
 }

@@ -71,3 +71,10 @@ pub fn tus_js(dir: &std::path::Path, token: &str, args: &[String]) -> Outcome {
         .args(args);
     run(cmd)
 }
+
+/// Validates the OpenAPI document in `file` with Python's `openapi-spec-validator`.
+pub fn validate_openapi(dir: &std::path::Path, file: &std::path::Path) -> Outcome {
+    let mut cmd = Command::new(dir.join("venv/bin/openapi-spec-validator"));
+    cmd.arg(file);
+    run(cmd)
+}
