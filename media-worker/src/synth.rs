@@ -67,6 +67,28 @@ pub fn scene_jpeg(width: u32, height: u32, scene: u32, exif: &SynthExif) -> Resu
     with_exif(&plain, exif)
 }
 
+/// A valid JPEG of about `size` bytes: a small photo behind application segments full of
+/// incompressible bytes, for uploads that must take several chunks or many megabytes.
+pub fn padded_jpeg(size: usize, exif: &SynthExif) -> Result<Vec<u8>, SynthError> {
+    let photo = jpeg(320, 240, exif)?;
+    let mut out = photo[..2].to_vec();
+    let mut state: u32 = 0x9e37_79b9;
+    while out.len() + photo.len() < size {
+        // Each APP15 segment holds at most 65,533 bytes after its length.
+        let len = (size - out.len() - photo.len()).clamp(16, 65_533);
+        out.extend_from_slice(&[0xFF, 0xEF]);
+        out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        for _ in 2..len {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            out.push(state.to_le_bytes()[0]);
+        }
+    }
+    out.extend_from_slice(&photo[2..]);
+    Ok(out)
+}
+
 /// Inserts an APP1 EXIF segment right after the start-of-image marker of `plain_jpeg`.
 pub fn with_exif(plain_jpeg: &[u8], exif: &SynthExif) -> Result<Vec<u8>, SynthError> {
     let ascii = |tag, s: &str| Field {

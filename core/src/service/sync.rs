@@ -9,7 +9,7 @@
 //! the last sync are sent again because their overdue state changed with no event at all.
 //! Cursors are sealed with an HMAC under a key the replicas share, and name their user.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,7 +22,7 @@ use super::{Caller, can_see_task, scope_of};
 use crate::app::App;
 use crate::domain::{Phase, Record, Site, Task, TaskStatus, Urge, ValidationError};
 use crate::error::ApiError;
-use crate::ids::{TaskId, UserId};
+use crate::ids::{SiteId, TaskId, UserId};
 
 /// Tasks in one sync answer when the client does not say.
 pub const DEFAULT_SYNC_PAGE: i64 = 100;
@@ -143,19 +143,22 @@ pub async fn sync(
         has_more,
         as_of: now,
     };
-    for id in ids {
-        let Some(task) = app.store.find_task(id).await? else {
-            continue;
-        };
+    let mut live = Vec::new();
+    for task in app.store.find_tasks(&ids).await? {
         if !can_see_task(&caller.user, &task) {
             continue;
         }
         if matches!(task.status, TaskStatus::Closed | TaskStatus::Cancelled) {
             page.removed.push(task.id);
         } else {
-            page.tasks.push(snapshot(app, caller, task).await?);
+            live.push(task);
         }
     }
+    page.tasks = snapshots(app, caller, live).await?;
+    // In the order the ids came: task id order for a full sync, change order otherwise.
+    let rank: HashMap<TaskId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    page.tasks.sort_by_key(|s| rank.get(&s.task.id).copied());
+    page.removed.sort_by_key(|id| rank.get(id).copied());
     Ok(page)
 }
 
@@ -205,21 +208,53 @@ async fn changes(
     Ok((ids, next, has_more))
 }
 
-async fn snapshot(app: &App, caller: &Caller, task: Task) -> Result<TaskSnapshot, ApiError> {
-    let site = app
+/// The tasks with everything a phone holds about them, read a page at a time (one query per
+/// kind of row, not per task).
+async fn snapshots(app: &App, caller: &Caller, tasks: Vec<Task>) -> Result<Vec<TaskSnapshot>, ApiError> {
+    let ids: Vec<TaskId> = tasks.iter().map(|t| t.id).collect();
+    let site_ids: Vec<SiteId> = tasks
+        .iter()
+        .map(|t| t.site_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let sites: HashMap<SiteId, Site> = app
         .store
-        .find_site(task.site_id)
+        .find_sites(&site_ids)
         .await?
-        .ok_or_else(|| ApiError::Internal(format!("task {} has no site", task.id)))?;
-    let mut own_records = app.store.list_records(task.id).await?;
-    own_records.retain(|r| r.created_by == caller.user.id);
-    Ok(TaskSnapshot {
-        phases: app.store.list_phases(task.id).await?,
-        urges: app.store.list_urges(task.id).await?,
-        own_records,
-        site,
-        task,
-    })
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut phases = group_by_task(app.store.list_phases_of(&ids).await?, |p| p.task_id);
+    let mut urges = group_by_task(app.store.list_urges_of(&ids).await?, |u| u.task_id);
+    let mut records = group_by_task(
+        app.store.list_records_by(caller.user.id, &ids).await?,
+        |r| r.task_id,
+    );
+    tasks
+        .into_iter()
+        .map(|task| {
+            let site = sites
+                .get(&task.site_id)
+                .cloned()
+                .ok_or_else(|| ApiError::Internal(format!("task {} has no site", task.id)))?;
+            Ok(TaskSnapshot {
+                phases: phases.remove(&task.id).unwrap_or_default(),
+                urges: urges.remove(&task.id).unwrap_or_default(),
+                own_records: records.remove(&task.id).unwrap_or_default(),
+                site,
+                task,
+            })
+        })
+        .collect()
+}
+
+fn group_by_task<T>(rows: Vec<T>, task: impl Fn(&T) -> TaskId) -> HashMap<TaskId, Vec<T>> {
+    let mut groups: HashMap<TaskId, Vec<T>> = HashMap::new();
+    for row in rows {
+        groups.entry(task(&row)).or_default().push(row);
+    }
+    groups
 }
 
 /// The key that seals cursors, made by the first replica that needs it.

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::rows::RecordRow;
 use super::tasks::{REFRESH_NEXT_DUE, insert_phase, new_phases};
-use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool};
+use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool, placeholders};
 use crate::audit::{Actor, AuditEvent};
 use crate::domain::{NewRecord, Phase, Record, RecordKind, ReviewDecision};
-use crate::ids::{PhaseId, RecordId, TaskId};
+use crate::ids::{PhaseId, RecordId, TaskId, UserId};
 
 const RECORD_COLUMNS: &str = "id, task_id, phase_id, kind, note, device_time, device_lat, device_lon, \
      device_accuracy_m, created_by, received_at, findings, document_ids, review_status, reviewed_by, \
@@ -178,6 +178,26 @@ impl Store {
             sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
         });
         row.map(RecordRow::into_record).transpose()
+    }
+
+    /// The records `author` filed on the tasks of `ids`, oldest first.
+    pub async fn list_records_by(&self, author: UserId, ids: &[TaskId]) -> StoreResult<Vec<Record>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE created_by = $1 AND task_id IN ({}) \
+             ORDER BY received_at, id",
+            placeholders(2, ids.len())
+        );
+        let rows: Vec<RecordRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(author);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
+        rows.into_iter().map(RecordRow::into_record).collect()
     }
 
     /// A task's records, oldest first.

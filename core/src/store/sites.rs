@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::rows::SiteRow;
-use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool};
+use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool, placeholders};
 use crate::audit::{Actor, AuditEvent};
 use crate::domain::{NewSite, Site};
 use crate::geodesy::GeoPoint;
@@ -68,6 +68,25 @@ impl Store {
             audit::insert(&event).execute(&mut *tx).await?;
         });
         Ok(site)
+    }
+
+    /// The sites of `ids` that exist, in no particular order.
+    pub async fn find_sites(&self, ids: &[SiteId]) -> StoreResult<Vec<Site>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {SITE_COLUMNS} FROM sites WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let rows: Vec<SiteRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
+        rows.into_iter().map(SiteRow::into_site).collect()
     }
 
     /// One site.

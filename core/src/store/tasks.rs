@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{PhaseRow, TaskRow};
-use super::{Store, StoreResult, audit, in_tx, on_pool};
+use super::{Store, StoreResult, audit, in_tx, on_pool, placeholders};
 use crate::audit::AuditEvent;
 use crate::domain::{NewPhase, NewTask, Phase, PhaseStatus, Task, TaskStatus};
 use crate::ids::{OrgId, PhaseId, SiteId, TaskId, UserId};
@@ -146,6 +146,45 @@ impl Store {
             sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
         });
         row.map(TaskRow::into_task).transpose()
+    }
+
+    /// The tasks of `ids` that exist, in no particular order (phone sync reads them a page at
+    /// a time).
+    pub async fn find_tasks(&self, ids: &[TaskId]) -> StoreResult<Vec<Task>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let rows: Vec<TaskRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
+        rows.into_iter().map(TaskRow::into_task).collect()
+    }
+
+    /// The phases of the tasks of `ids`, by task and in order.
+    pub async fn list_phases_of(&self, ids: &[TaskId]) -> StoreResult<Vec<Phase>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {PHASE_COLUMNS} FROM phases WHERE task_id IN ({}) ORDER BY task_id, seq",
+            placeholders(1, ids.len())
+        );
+        let rows: Vec<PhaseRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
+        rows.into_iter().map(PhaseRow::into_phase).collect()
     }
 
     /// A task's phases in order.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreResult, audit, in_tx, on_pool};
+use super::{Store, StoreResult, audit, in_tx, on_pool, placeholders};
 use crate::audit::{Actor, AuditEvent};
 use crate::domain::Urge;
 use crate::ids::{PhaseId, TaskId, UrgeId, UserId};
@@ -58,6 +58,26 @@ impl Store {
             audit::insert(&event).execute(&mut *tx).await?;
         });
         Ok(())
+    }
+
+    /// The urges of the tasks of `ids`, oldest first.
+    pub async fn list_urges_of(&self, ids: &[TaskId]) -> StoreResult<Vec<Urge>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, task_id, phase_id, message, created_by, created_at FROM urges \
+             WHERE task_id IN ({}) ORDER BY created_at, id",
+            placeholders(1, ids.len())
+        );
+        let rows: Vec<UrgeRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(Urge::from).collect())
     }
 
     /// A task's urges, oldest first.

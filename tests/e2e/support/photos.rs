@@ -16,25 +16,9 @@ pub fn scene_jpeg(width: u32, height: u32, scene: u32, exif: &Exif) -> Vec<u8> {
     fieldproof_media_worker::synth::scene_jpeg(width, height, scene, exif).expect("generating a JPEG")
 }
 
-/// A valid JPEG of about `size` bytes: a small generated photo behind application segments
-/// full of incompressible bytes, for uploads that must take several chunks.
+/// A valid JPEG of about `size` bytes (see `fieldproof_media_worker::synth::padded_jpeg`).
 pub fn padded_jpeg(size: usize, exif: &Exif) -> Vec<u8> {
-    let photo = jpeg(320, 240, exif);
-    let mut out = photo[..2].to_vec();
-    let mut state: u32 = 0x9e37_79b9;
-    while out.len() + photo.len() < size {
-        let len = (size - out.len() - photo.len()).clamp(16, 65_533);
-        out.extend_from_slice(&[0xFF, 0xEF]);
-        out.extend_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
-        for _ in 2..len {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            out.push(state.to_le_bytes()[0]);
-        }
-    }
-    out.extend_from_slice(&photo[2..]);
-    out
+    fieldproof_media_worker::synth::padded_jpeg(size, exif).expect("generating a JPEG")
 }
 
 /// `../shared/fixtures/photos` beside the repository, when it is there.
