@@ -48,13 +48,14 @@ pub async fn upload(
     let kind = probe(&staged, claimed_type).await?;
     let key = document_key(&staged.sha256);
     let content_type = kind.media_type();
+    let (sha256, size) = (staged.sha256.clone(), staged.size);
     app.objects
-        .put_file_once(&key, staged.path(), content_type)
+        .put_staged_once(&key, staged.into_temp_path(), content_type)
         .await?;
     let doc = Document {
         id: DocumentId::new(),
-        sha256: staged.sha256.clone(),
-        size_bytes: i64::try_from(staged.size).unwrap_or(i64::MAX),
+        sha256,
+        size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
         content_type: content_type.to_owned(),
         file_name: clean_file_name(file_name),
         object_key: key,

@@ -61,14 +61,15 @@ pub async fn put_photo(
         .store
         .device_clock(caller.user.id, Utc::now() - chrono::Duration::hours(24))
         .await?;
+    let (sha256, size) = (staged.sha256.clone(), staged.size);
     app.objects
-        .put_file_once(&key, staged.path(), content_type)
+        .put_staged_once(&key, staged.into_temp_path(), content_type)
         .await?;
     let new = NewPhoto {
         id,
         record_id: record.id,
-        sha256: staged.sha256.clone(),
-        size_bytes: i64::try_from(staged.size).unwrap_or(i64::MAX),
+        sha256: sha256.clone(),
+        size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
         content_type: content_type.to_owned(),
         original_key: key,
         device_clock_offset_ms,
@@ -83,7 +84,7 @@ pub async fn put_photo(
             Ok(Put::Created(row))
         }
         PutOutcome::Unchanged(row) | PutOutcome::Conflict(row) => {
-            settle_visible(app, caller, row, record.id, &staged.sha256).await
+            settle_visible(app, caller, row, record.id, &sha256).await
         }
     }
 }

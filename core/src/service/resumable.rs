@@ -194,9 +194,25 @@ where
             "the upload was declared {known} bytes long but ended at {told}"
         )));
     }
+    if received == 0
+        && size > 0
+        && matches!(got.end, BodyEnd::Complete)
+        && (length == Some(size) || told_length == Some(size))
+    {
+        // The whole photo in one request: it becomes the photo straight from staging, as a
+        // plain PUT does. Should the server stop before the upload is marked complete, the
+        // client's retry finds the photo already made (idempotent by its id).
+        let put = make_photo(app, caller, &upload, got.staged).await?;
+        let upload = UploadRow {
+            received: to_i64(size),
+            length: Some(to_i64(size)),
+            ..upload
+        };
+        return Ok(Appended::Finished(upload, Box::new(put)));
+    }
     let mut upload = upload;
     if size > 0 {
-        commit_chunk(app, &mut upload, &got.staged, told_length).await?;
+        commit_chunk(app, &mut upload, got.staged, told_length).await?;
     } else if let Some(told) = told_length {
         if !app.store.set_upload_length(upload.id, to_i64(told)).await? {
             return Err(ApiError::UploadLengthMismatch(format!(
@@ -206,9 +222,7 @@ where
         upload.length = Some(to_i64(told));
     }
     if upload.length == Some(upload.received) {
-        // The only chunk is the whole file: its staged copy saves reading it back.
-        let local = (append.offset == 0).then_some(got.staged);
-        let put = finish(app, caller, &upload, local).await?;
+        let put = finish(app, caller, &upload).await?;
         return Ok(Appended::Finished(upload, Box::new(put)));
     }
     match got.end {
@@ -240,12 +254,13 @@ fn checksum_matches(
     })
 }
 
-/// Stores the chunk's bytes, then commits them at the upload's offset; another request that
-/// moved the offset first wins, and this chunk's object is left for the clean-up.
+/// Stores the chunk's bytes (moved into place on the directory store), then commits them at
+/// the upload's offset; when another request moved the offset first, this chunk's object is
+/// deleted again.
 async fn commit_chunk(
     app: &App,
     upload: &mut UploadRow,
-    staged: &StagedUpload,
+    staged: StagedUpload,
     told_length: Option<u64>,
 ) -> Result<(), ApiError> {
     let start = upload.received;
@@ -255,12 +270,13 @@ async fn commit_chunk(
         start,
         uuid::Uuid::new_v4().simple()
     );
+    let size = to_i64(staged.size);
     app.objects
-        .put_file_once(&key, staged.path(), "application/octet-stream")
+        .put_staged_once(&key, staged.into_temp_path(), "application/octet-stream")
         .await?;
     let chunk = UploadChunk {
         start_offset: start,
-        size: to_i64(staged.size),
+        size,
         object_key: key,
     };
     let now = Utc::now();
@@ -295,22 +311,25 @@ async fn commit_chunk(
 /// Makes the photo from a complete upload, exactly as the plain `PUT` does (same checks,
 /// same idempotency). A photo that is refused for its content ends the upload; a storage or
 /// database failure leaves it for a retry (a `HEAD` finishes it).
-pub async fn finish(
+pub async fn finish(app: &App, caller: &Caller, upload: &UploadRow) -> Result<photos::Put, ApiError> {
+    let staged = assemble(app, upload).await?;
+    make_photo(app, caller, upload, staged).await
+}
+
+/// Makes the photo from the whole upload in `staged` and marks the upload complete.
+async fn make_photo(
     app: &App,
     caller: &Caller,
     upload: &UploadRow,
-    local: Option<StagedUpload>,
+    staged: StagedUpload,
 ) -> Result<photos::Put, ApiError> {
-    let staged = match local {
-        Some(staged) => staged,
-        None => assemble(app, upload).await?,
-    };
+    let length = to_i64(staged.size);
     let record = photos::upload_target(app, caller, upload.record_id).await?;
     match photos::put_photo(app, caller, &record, upload.photo_id, staged).await {
         Ok(put) => {
             let now = Utc::now();
             app.store
-                .complete_upload(upload.id, now, now + expiry(app))
+                .complete_upload(upload.id, length, now, now + expiry(app))
                 .await?;
             discard_chunks(app, upload.id).await;
             Ok(put)

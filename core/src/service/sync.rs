@@ -227,10 +227,9 @@ async fn snapshots(app: &App, caller: &Caller, tasks: Vec<Task>) -> Result<Vec<T
         .collect();
     let mut phases = group_by_task(app.store.list_phases_of(&ids).await?, |p| p.task_id);
     let mut urges = group_by_task(app.store.list_urges_of(&ids).await?, |u| u.task_id);
-    let mut records = group_by_task(
-        app.store.list_records_by(caller.user.id, &ids).await?,
-        |r| r.task_id,
-    );
+    let mut records = group_by_task(app.store.list_records_by(caller.user.id, &ids).await?, |r| {
+        r.task_id
+    });
     tasks
         .into_iter()
         .map(|task| {

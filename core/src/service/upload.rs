@@ -10,6 +10,9 @@ use tokio::io::AsyncWriteExt;
 use crate::app::App;
 use crate::error::ApiError;
 
+/// Bytes gathered before each write to the staging file.
+const WRITE_BUFFER: usize = 256 * 1024;
+
 /// A fully received body on local disk; the file is removed when this is dropped.
 #[derive(Debug)]
 pub struct StagedUpload {
@@ -24,6 +27,11 @@ impl StagedUpload {
     /// Where the bytes are.
     pub fn path(&self) -> &std::path::Path {
         &self.path
+    }
+
+    /// The staged file itself, to be moved into storage.
+    pub fn into_temp_path(self) -> TempPath {
+        self.path
     }
 }
 
@@ -100,7 +108,8 @@ where
         .tempfile_in(&dir)
         .map_err(|e| ApiError::Internal(format!("creating staging file: {e}")))?;
     let (file, path) = temp.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
+    // Network frames are small; buffered, they reach the disk in few blocking-pool trips.
+    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
     let mut sha256 = Sha256::new();
     let mut sha1 = with_sha1.then(sha1::Sha1::new);
     let mut size: u64 = 0;

@@ -8,6 +8,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 use futures_util::Stream;
+use tempfile::TempPath;
 
 pub use fs::FsStore;
 pub use s3::S3Store;
@@ -70,13 +71,19 @@ impl ObjectStore {
         }
     }
 
-    /// Stores a local file under `key` unless an object is already there (content-addressed
-    /// originals are written once; the same key always means the same bytes).
-    pub async fn put_file_once(&self, key: &str, path: &Path, content_type: &str) -> StorageResult<()> {
+    /// Stores a staged file under `key` unless an object is already there (content-addressed
+    /// originals are written once; the same key always means the same bytes). The directory
+    /// store moves the file into place instead of copying it; the staged file is gone after.
+    pub async fn put_staged_once(
+        &self,
+        key: &str,
+        staged: TempPath,
+        content_type: &str,
+    ) -> StorageResult<()> {
         check_key(key)?;
         match self {
-            ObjectStore::Fs(s) => s.put_file_once(key, path).await,
-            ObjectStore::S3(s) => s.put_file_once(key, path, content_type).await,
+            ObjectStore::Fs(s) => s.put_moved_once(key, staged).await,
+            ObjectStore::S3(s) => s.put_file_once(key, &staged, content_type).await,
         }
     }
 

@@ -169,7 +169,10 @@ impl Store {
 
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values (both backends take `$n`).
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Maps a unique-key violation to [`StoreError::Duplicate`].

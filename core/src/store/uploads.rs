@@ -153,21 +153,25 @@ impl Store {
         }))
     }
 
-    /// Marks an upload as made into its photo and forgets its chunks (their objects are
-    /// deleted by the caller); the row stays until it expires so a late `HEAD` still answers.
+    /// Marks an upload of `length` bytes as made into its photo and forgets its chunks (their
+    /// objects are deleted by the caller); the row stays until it expires so a late `HEAD`
+    /// still answers.
     pub async fn complete_upload(
         &self,
         id: UploadId,
+        length: i64,
         at: DateTime<Utc>,
         keep_until: DateTime<Utc>,
     ) -> StoreResult<()> {
         in_tx!(self, tx => {
             sqlx::query(
-                "UPDATE uploads SET completed_at = COALESCE(completed_at, $2), expires_at = $3 WHERE id = $1",
+                "UPDATE uploads SET completed_at = COALESCE(completed_at, $2), expires_at = $3, \
+                 received = $4, length = $4 WHERE id = $1",
             )
             .bind(id)
             .bind(at)
             .bind(keep_until)
+            .bind(length)
             .execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")

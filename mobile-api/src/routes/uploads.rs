@@ -189,7 +189,7 @@ async fn offset(
     let mut upload = resumable::find(&app, &caller.caller, id).await?;
     if upload.completed_at.is_none() && upload.length == Some(upload.received) {
         // Every byte is in but the photo was not made (the server stopped in between).
-        resumable::finish(&app, &caller.caller, &upload, None).await?;
+        resumable::finish(&app, &caller.caller, &upload).await?;
         upload = resumable::find(&app, &caller.caller, id).await?;
     }
     let mut response = match dialect {
