@@ -214,14 +214,7 @@ impl SyncPageDto {
 impl SyncTaskDto {
     fn new(s: &TaskSnapshot, now: DateTime<Utc>) -> Self {
         let live = s.task.status == TaskStatus::InProgress;
-        let phases: Vec<PhaseDto> = s
-            .phases
-            .iter()
-            .map(|p| PhaseDto {
-                overdue: live && p.is_overdue(now),
-                ..PhaseDto::new(p, now)
-            })
-            .collect();
+        let phases = PhaseDto::of_task(&s.task, &s.phases, now);
         Self {
             id: s.task.id,
             title: s.task.title.clone(),

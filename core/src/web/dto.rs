@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Decision, DeviceFix, Finding, Phase, Reason, Record, Review, Site, Urge, Verdict};
+use crate::domain::{
+    Decision, DeviceFix, Finding, Phase, Reason, Record, Review, Site, Task, TaskStatus, Urge, Verdict,
+};
 use crate::geodesy::Datum;
 use crate::ids::{DocumentId, PhaseId, PhotoId, RecordId, SiteId, TaskId, UrgeId, UserId};
 use crate::store::PhotoRow;
@@ -241,6 +243,18 @@ pub struct PhaseDto {
 }
 
 impl PhaseDto {
+    /// A task's phases as of `now`: a phase is overdue only while its task is in progress.
+    pub fn of_task(task: &Task, phases: &[Phase], now: DateTime<Utc>) -> Vec<Self> {
+        let live = task.status == TaskStatus::InProgress;
+        phases
+            .iter()
+            .map(|p| PhaseDto {
+                overdue: live && p.is_overdue(now),
+                ..PhaseDto::new(p, now)
+            })
+            .collect()
+    }
+
     /// A phase with its overdue state as of `now`.
     pub fn new(p: &Phase, now: DateTime<Utc>) -> Self {
         Self {

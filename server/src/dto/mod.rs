@@ -11,7 +11,7 @@ pub use workflow::{
 
 use chrono::{DateTime, Utc};
 use fieldproof_core::domain::{
-    ExifSummary, NewPhase, NewSite, NewTask, Phase, Role, Site, Task, TaskStatus, User, Verification,
+    ExifSummary, NewPhase, NewSite, NewTask, Phase, Role, Site, Task, User, Verification,
 };
 use fieldproof_core::geodesy::Datum;
 use fieldproof_core::ids::{OrgId, PhotoId, RecordId, SiteId, TaskId, UserId};
@@ -187,15 +187,7 @@ pub struct TaskDto {
 impl TaskDto {
     /// The task page as of `now`.
     pub fn new(v: &TaskView, now: DateTime<Utc>) -> Self {
-        let live = v.task.status == TaskStatus::InProgress;
-        let phases: Vec<PhaseDto> = v
-            .phases
-            .iter()
-            .map(|p| PhaseDto {
-                overdue: live && p.is_overdue(now),
-                ..PhaseDto::new(p, now)
-            })
-            .collect();
+        let phases = PhaseDto::of_task(&v.task, &v.phases, now);
         Self {
             id: v.task.id,
             title: v.task.title.clone(),
