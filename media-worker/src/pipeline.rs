@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use fieldproof_core::config::ThumbFormat;
-use fieldproof_core::domain::{PhotoAnalysis, Reason, Verification};
+use fieldproof_core::domain::{PhotoAnalysis, Reason, Task, Verification};
+use fieldproof_core::ids::{PhotoId, RecordId, TaskId};
 use fieldproof_core::imageinfo::{self, ImageInfo};
 use fieldproof_core::store::{DuplicateUse, PhotoContext};
 use sha2::{Digest, Sha256};
@@ -134,11 +135,39 @@ pub struct Inputs<'a> {
     /// When the server received the photo.
     pub received_at: DateTime<Utc>,
     /// An earlier use of the same bytes, if any.
-    pub duplicate: Option<DuplicateUse>,
+    pub duplicate: Option<Sighting>,
     /// The earliest near-identical photo in another record, with the distance in bits.
-    pub similar: Option<(DuplicateUse, u32)>,
+    pub similar: Option<(Sighting, u32)>,
     /// Check tolerances.
     pub tolerances: Tolerances,
+}
+
+/// An earlier use of a photo, as far as the readers of this photo may know it.
+#[derive(Debug, Clone, Copy)]
+pub enum Sighting {
+    /// In a task with the same readers (same group and agency): named.
+    Known(DuplicateUse),
+    /// In another organisation's task: flagged, but not named.
+    Elsewhere,
+}
+
+impl Sighting {
+    /// Names `earlier` only when its task has the readers of `context`'s task.
+    pub fn of(earlier: DuplicateUse, earlier_task: Option<&Task>, context: &PhotoContext) -> Self {
+        match earlier_task {
+            Some(t) if t.group_id == context.task.group_id && t.agency_id == context.task.agency_id => {
+                Sighting::Known(earlier)
+            }
+            _ => Sighting::Elsewhere,
+        }
+    }
+
+    fn ids(self) -> (Option<PhotoId>, Option<RecordId>, Option<TaskId>, bool) {
+        match self {
+            Sighting::Known(d) => (Some(d.photo_id), Some(d.record_id), Some(d.task_id), false),
+            Sighting::Elsewhere => (None, None, None, true),
+        }
+    }
 }
 
 /// The verdict and everything stored on the photo row.
@@ -150,16 +179,20 @@ pub fn conclude(analysed: &Analysed, inputs: &Inputs<'_>) -> PhotoAnalysis {
         &inputs.tolerances,
     );
     if let Some(d) = inputs.duplicate {
+        let (photo_id, record_id, task_id, elsewhere) = d.ids();
         reasons.push(Reason::DuplicatePhoto {
-            photo_id: d.photo_id,
-            record_id: d.record_id,
-            task_id: d.task_id,
+            photo_id,
+            record_id,
+            task_id,
+            elsewhere,
         });
     } else if let Some((s, distance)) = inputs.similar {
+        let (photo_id, record_id, task_id, elsewhere) = s.ids();
         reasons.push(Reason::SimilarPhoto {
-            photo_id: s.photo_id,
-            record_id: s.record_id,
-            task_id: s.task_id,
+            photo_id,
+            record_id,
+            task_id,
+            elsewhere,
             distance,
         });
     }

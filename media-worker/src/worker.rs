@@ -7,12 +7,12 @@ use std::time::Duration as StdDuration;
 use chrono::{Duration, Utc};
 use fieldproof_core::App;
 use fieldproof_core::storage::thumbnail_key;
-use fieldproof_core::store::ClaimedPhoto;
+use fieldproof_core::store::{ClaimedPhoto, DuplicateUse, PhotoContext};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::MemoryBudget;
 use crate::decode::DecodeLimits;
-use crate::pipeline::{self, Inputs, LARGE_EDGE, Options, SMALL_EDGE};
+use crate::pipeline::{self, Inputs, LARGE_EDGE, Options, SMALL_EDGE, Sighting};
 use crate::verify::Tolerances;
 
 /// Why one attempt failed.
@@ -241,6 +241,14 @@ impl Worker {
             )
             .await
             .map_err(|e| transient("looking for similar photos", &e))?;
+        let duplicate = match duplicate {
+            Some(d) => Some(sighting(app, d, &context).await?),
+            None => None,
+        };
+        let similar = match similar {
+            Some((d, distance)) => Some((sighting(app, d, &context).await?, distance)),
+            None => None,
+        };
         let analysis = pipeline::conclude(
             &analysed,
             &Inputs {
@@ -275,4 +283,18 @@ impl Worker {
         }
         Ok(verdict)
     }
+}
+
+/// How an earlier use may be named in a photo's reasons (see [`Sighting::of`]).
+async fn sighting(
+    app: &App,
+    earlier: DuplicateUse,
+    context: &PhotoContext,
+) -> Result<Sighting, AttemptError> {
+    let task = app
+        .store
+        .find_task(earlier.task_id)
+        .await
+        .map_err(|e| AttemptError::Transient(format!("loading the task of an earlier use: {e}")))?;
+    Ok(Sighting::of(earlier, task.as_ref(), context))
 }

@@ -131,6 +131,7 @@ pub struct SyncQuery {
     pub cursor: Option<String>,
     /// Most tasks in the answer (1–500, default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500, default = 100)]
     pub limit: Option<i64>,
 }
 

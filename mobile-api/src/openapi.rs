@@ -11,7 +11,9 @@ use utoipa::{Modify, OpenApi, ToSchema};
         title = "Fieldproof mobile API",
         description = "The phone-facing API: records and photos under ids the phone chose, \
                        resumable uploads (tus 1.0.0 and the IETF resumable-upload draft), offline \
-                       sync and batch push. Errors are application/problem+json with a stable `code`."
+                       sync and batch push. Errors are application/problem+json with a stable `code`. \
+                       Every request may carry `Device-Time` (the phone's clock, RFC 3339; 400 when \
+                       it is not a time) and, on POSTs, `Idempotency-Key`."
     ),
     servers((url = "/mobile/v1")),
     modifiers(&BearerToken),

@@ -110,7 +110,7 @@ pub fn router(app: App, metrics: Metrics) -> Router {
         // Bodies may arrive gzip-compressed (the JSON limit applies to what they inflate to);
         // other encodings reach the handler as they are and fail there as malformed.
         .layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
-        .layer(axum::middleware::from_fn(refuse_encoded_photos))
+        .layer(axum::middleware::from_fn(refuse_unsupported_encodings))
         // JSON and text answers are compressed by negotiation; images never are.
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -121,20 +121,33 @@ pub fn router(app: App, metrics: Metrics) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
-/// Photo bytes travel as they are: images are compressed already, and a resumable upload's
-/// offsets count the bytes as sent. So a photo or upload body with a `Content-Encoding` is
-/// refused before the decompression layer could inflate it.
-async fn refuse_encoded_photos(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+/// Request bodies may be gzip-compressed, once; any other `Content-Encoding` is refused
+/// rather than read as if it were plain. Photo bytes travel as they are: images are
+/// compressed already, and a resumable upload's offsets count the bytes as sent, so a photo or
+/// upload body with any encoding is refused before the decompression layer could inflate it.
+async fn refuse_unsupported_encodings(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let Some(encoding) = request.headers().get(header::CONTENT_ENCODING) else {
+        return next.run(request).await;
+    };
+    let encoding = encoding.as_bytes().trim_ascii();
+    if encoding.eq_ignore_ascii_case(b"identity") {
+        return next.run(request).await;
+    }
     let path = request.uri().path();
     let photo = path.starts_with("/mobile/v1/uploads")
         || (path.starts_with("/mobile/v1/records/") && path.contains("/photos/"));
-    let encoded = request
-        .headers()
-        .get(header::CONTENT_ENCODING)
-        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    if photo && encoded {
+    if photo {
         return ApiError::UnsupportedType(
             "send photo bytes without Content-Encoding; they are compressed already".into(),
+        )
+        .into_response();
+    }
+    if !encoding.eq_ignore_ascii_case(b"gzip") {
+        return ApiError::UnsupportedType(
+            "a request body may only be sent with Content-Encoding: gzip".into(),
         )
         .into_response();
     }

@@ -75,6 +75,21 @@ async fn a_phone_two_hours_fast_is_corrected_not_accused() {
     let offset = reason["offset_s"].as_i64().unwrap();
     assert!((7190..=7200).contains(&offset), "{offset}");
 
+    // A clock more than a day off is not believed, and the last offset is forgotten: the
+    // next photo is judged by its own clock again.
+    let absurd = staff
+        .send(
+            staff
+                .request(reqwest::Method::GET, &format!("/mobile/v1/records/{record_id}"))
+                .header("device-time", "9999-12-31T23:59:59Z"),
+        )
+        .await;
+    assert_eq!(absurd.status, 200);
+    let after = put_photo(&staff, &record_id, photo_from_a_clock(fast, 3), None).await;
+    server.drain().await;
+    let photo = staff.get(&format!("/api/v1/photos/{after}")).await.json();
+    assert_eq!(codes(&photo), ["time_in_future"]);
+
     // A Device-Time that is not a time is refused.
     let r = staff
         .send(

@@ -119,6 +119,35 @@ async fn answers_are_compressed_by_negotiation_and_images_are_not() {
 }
 
 #[tokio::test]
+async fn request_encodings_other_than_one_gzip_are_refused() {
+    let server = TestServer::start(Env::embedded().await).await;
+    let staff = server.staff().await;
+    let body =
+        serde_json::json!({ "name": "x", "lat": 39.7, "lon": 118.3, "datum": "wgs84", "radius_m": 200 });
+    for encoding in ["br", "deflate", "zstd", "x-foo", "gzip, gzip"] {
+        let r = staff
+            .send(
+                staff
+                    .request(reqwest::Method::POST, "/api/v1/sites")
+                    .header("content-encoding", encoding)
+                    .json(&body),
+            )
+            .await;
+        r.assert_problem(415, "unsupported_type");
+    }
+    let r = staff
+        .send(
+            staff
+                .request(reqwest::Method::POST, "/api/v1/sites")
+                .header("content-encoding", "identity")
+                .json(&body),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn record_reads_answer_304_until_the_record_changes() {
     let server = TestServer::start(Env::embedded().await).await;
     let staff = server.staff().await;

@@ -152,6 +152,10 @@ async fn an_idempotency_key_makes_any_post_safe_to_retry() {
     // Without a key every POST acts; a malformed key is refused.
     assert_eq!(sup.send(urge(sup, None, "第三次催办")).await.status, 201);
     assert_eq!(urges().await, 3);
+    let twice = sup
+        .send(urge(sup, Some("k4"), "x").header("idempotency-key", "k5"))
+        .await;
+    twice.assert_problem(400, "malformed_request");
     for bad in ["", "has space", &"k".repeat(256)] {
         sup.send(urge(sup, Some(bad), "x"))
             .await

@@ -311,7 +311,9 @@ async fn a_push_files_each_item_once_and_a_bad_item_spoils_nothing() {
         results[1]
     );
     assert_eq!(results[1]["problem"]["errors"][0]["field"], "task_id");
-    assert_eq!(results[2]["problem"]["code"], "malformed_request");
+    assert_eq!(results[2]["problem"]["code"], "validation_failed");
+    assert_eq!(results[2]["problem"]["errors"][0]["field"], "client_id");
+    assert_eq!(results[3]["problem"]["errors"][0]["field"], "type");
     assert_eq!(results[2]["client_id"], Value::Null);
     assert_eq!(results[0]["record"]["id"], a.as_str());
 

@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 
 use crate::flow::{record, site, task, upload};
 use crate::support::photos::{self, Exif};
-use crate::support::server::{Env, TestServer};
+use crate::support::server::{Client, Env, TestServer};
 
 async fn one_photo(server: &TestServer, bytes: Vec<u8>) -> String {
     let staff = server.staff().await;
@@ -183,6 +183,52 @@ async fn the_same_bytes_twice_are_flagged_as_reuse() {
     assert_eq!(dup["record_id"], first_record.as_str());
     assert_eq!(photo["verification"]["verdict"], "suspicious");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn reuse_across_organisations_is_flagged_without_naming_the_other() {
+    let server = TestServer::start(Env::embedded().await).await;
+    let world = crate::support::world::World::new(&server).await;
+    let bytes = photos::jpeg(81, 57, &Exif::default());
+    let mut records = Vec::new();
+    for side in [&world.a, &world.b] {
+        let site_id = site(&side.supervisor, 39.6, 118.2, "Asia/Shanghai").await;
+        let task = task_for(&side.supervisor, &site_id, &side.agency).await;
+        records.push(record(&side.inspector, &task, &Utc::now().to_rfc3339()).await);
+    }
+    upload(&world.a.inspector, &records[0], bytes.clone()).await;
+    let theirs = upload(&world.b.inspector, &records[1], bytes).await;
+    server.drain().await;
+    let photo = world
+        .b
+        .supervisor
+        .get(&format!("/api/v1/photos/{theirs}"))
+        .await
+        .json();
+    let reasons = photo["verification"]["reasons"].as_array().unwrap();
+    let dup = reasons.iter().find(|r| r["code"] == "duplicate_photo").unwrap();
+    assert_eq!(
+        dup,
+        &serde_json::json!({ "code": "duplicate_photo", "elsewhere": true })
+    );
+    assert_eq!(photo["verification"]["verdict"], "suspicious");
+}
+
+/// A task of `agency` issued by the supervisor `c`; returns its id.
+async fn task_for(c: &Client, site_id: &str, agency: &str) -> String {
+    let now = Utc::now();
+    let r = c
+        .post(
+            "/api/v1/tasks",
+            &serde_json::json!({
+                "title": "煤场苫盖", "site_id": site_id, "agency_id": agency,
+                "due_at": now + Duration::days(30),
+                "phases": [{ "title": "苫盖", "due_at": now + Duration::days(10) }],
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -190,24 +190,39 @@ pub enum Reason {
         /// The capture time after the correction, which the time checks used.
         corrected_time: DateTime<Utc>,
     },
-    /// The same bytes are already evidence elsewhere.
+    /// The same bytes are already evidence elsewhere. The ids are left out when the earlier
+    /// use belongs to tasks with other readers (another organisation's), which the readers of
+    /// this photo may not see.
     DuplicatePhoto {
         /// The earlier photo.
-        photo_id: PhotoId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        photo_id: Option<PhotoId>,
         /// Its record.
-        record_id: RecordId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record_id: Option<RecordId>,
         /// Its task.
-        task_id: TaskId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task_id: Option<TaskId>,
+        /// The earlier use is in another organisation's task (so no ids are given).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        elsewhere: bool,
     },
     /// A photo that looks the same (perceptual hash within the threshold) is already evidence
-    /// in another record: the same scene re-shot, or the old photo re-saved or resized.
+    /// in another record: the same scene re-shot, or the old photo re-saved or resized. Ids as
+    /// for [`Reason::DuplicatePhoto`].
     SimilarPhoto {
         /// The earlier photo.
-        photo_id: PhotoId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        photo_id: Option<PhotoId>,
         /// Its record.
-        record_id: RecordId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record_id: Option<RecordId>,
         /// Its task.
-        task_id: TaskId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task_id: Option<TaskId>,
+        /// The earlier use is in another organisation's task (so no ids are given).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        elsewhere: bool,
         /// Bits of the 64-bit hashes that differ.
         distance: u32,
     },

@@ -29,6 +29,17 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets `user`'s phone clock (its last reading was not believable).
+    pub async fn forget_device_clock(&self, user: UserId) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM device_clocks WHERE user_id = $1")
+                .bind(user)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// The offset of `user`'s phone clock measured since `since`, in milliseconds.
     pub async fn device_clock(&self, user: UserId, since: DateTime<Utc>) -> StoreResult<Option<i64>> {
         Ok(on_pool!(self, pool => {

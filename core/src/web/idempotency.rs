@@ -39,6 +39,9 @@ pub async fn idempotent_posts(State(app): State<App>, request: Request, next: Ne
     let Some(key) = request.headers().get("idempotency-key").cloned() else {
         return next.run(request).await;
     };
+    if request.headers().get_all("idempotency-key").iter().count() > 1 {
+        return ApiError::Malformed("send one Idempotency-Key".into()).into_response();
+    }
     match replay_or_run(&app, key, request, next).await {
         Ok(response) | Err(response) => response,
     }

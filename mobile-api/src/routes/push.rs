@@ -24,8 +24,10 @@ pub fn router() -> OpenApiRouter<App> {
 /// others still land; each is idempotent by its `client_id`, so a retried push creates nothing
 /// twice. Only a failure of the server itself fails the whole request (retrying it is safe).
 #[utoipa::path(post, path = "/sync/push", tag = "sync",
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry replay the first answer")),
     request_body = PushBody,
     responses(
+        (status = 401, description = "no valid token", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 200, description = "one result per item, in order", body = PushAnswer),
         (status = 413, description = "the body is larger than max_json_bytes", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "more than 500 items", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -58,10 +60,15 @@ async fn file_item(app: &App, caller: &Caller, raw: serde_json::Value) -> Result
         .get("client_id")
         .and_then(|v| v.as_str())
         .and_then(|v| v.parse().ok());
-    let item: PushItem = match serde_json::from_value(raw) {
+    // Refused as the single PUT refuses a body of the wrong shape: 422 naming the field.
+    let item: PushItem = match serde_path_to_error::deserialize(raw) {
         Ok(item) => item,
         Err(e) => {
-            let problem = ApiError::Malformed(format!("the item is not a valid push item: {e}"));
+            let field = match e.path().to_string() {
+                path if path == "." => "item".to_owned(),
+                path => path,
+            };
+            let problem = ApiError::Validation(ValidationError::single(field, e.inner().to_string()));
             return Ok(refused(client_id, &problem));
         }
     };

@@ -52,8 +52,12 @@ async fn update_record(
 
 /// A record with its photos; `If-None-Match` with the last `ETag` answers 304 when unchanged.
 #[utoipa::path(get, path = "/records/{id}", tag = "records",
-    params(("id" = uuid::Uuid, Path, description = "the record's id")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "the record's id"),
+        ("If-None-Match" = Option<String>, Header, description = "the ETag of the last answer"),
+    ),
     responses(
+        (status = 401, description = "no valid token", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 200, description = "the record", body = RecordDto, headers(("ETag" = String))),
         (status = 304, description = "unchanged since the ETag sent in If-None-Match"),
         (status = 404, description = "no such record, or not visible", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -82,6 +86,8 @@ async fn find_record(
     responses(
         (status = 201, description = "stored and queued", body = PhotoReceipt),
         (status = 200, description = "an identical repeat", body = PhotoReceipt),
+        (status = 401, description = "no valid token", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such record, or someone else's", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "the id holds other bytes", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "larger than max_upload_bytes", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "not a JPEG, PNG, WebP or HEIC image", body = crate::openapi::Problem, content_type = "application/problem+json"),

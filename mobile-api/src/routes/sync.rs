@@ -21,8 +21,9 @@ pub fn router() -> OpenApiRouter<App> {
 /// A page of changes. The `ETag` covers what changed, not the next cursor, so a phone that
 /// syncs again with nothing new gets a bodiless 304 and keeps the cursor it has.
 #[utoipa::path(get, path = "/sync", tag = "sync",
-    params(SyncQuery),
+    params(SyncQuery, ("If-None-Match" = Option<String>, Header, description = "the ETag of the last answer")),
     responses(
+        (status = 401, description = "no valid token", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 200, description = "what changed, and the next cursor", body = SyncPageDto, headers(("ETag" = String))),
         (status = 304, description = "nothing changed since the ETag sent in If-None-Match; keep the cursor"),
         (status = 400, description = "a cursor this server did not give this user", body = crate::openapi::Problem, content_type = "application/problem+json"),
