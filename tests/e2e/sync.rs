@@ -39,6 +39,12 @@ async fn sync_all(c: &Client, cursor: Option<&str>, limit: usize) -> (Vec<Value>
     loop {
         let page = sync(c, cursor.as_deref(), limit).await;
         assert!(page["tasks"].as_array().unwrap().len() <= limit);
+        let empty =
+            page["tasks"].as_array().unwrap().is_empty() && page["removed"].as_array().unwrap().is_empty();
+        assert!(
+            !(empty && page["has_more"] == true),
+            "an empty page that says more waits: {page}"
+        );
         tasks.extend(page["tasks"].as_array().unwrap().iter().cloned());
         removed.extend(page["removed"].as_array().unwrap().iter().cloned());
         cursor = Some(page["next_cursor"].as_str().unwrap().to_owned());
@@ -132,7 +138,30 @@ async fn first_sync_pages_everything_then_only_what_changed() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+    // Meanwhile the other side works on its own tasks; none of that reaches side a.
+    let their_site = crate::flow::site(&world.b.supervisor, 38.04, 114.51, "Asia/Shanghai").await;
+    for _ in 0..3 {
+        let now = Utc::now();
+        let r = world
+            .b
+            .supervisor
+            .post(
+                "/api/v1/tasks",
+                &json!({ "title": "另一组的任务", "site_id": their_site, "agency_id": world.b.agency,
+                         "due_at": now + Duration::days(30),
+                         "phases": [{ "title": "整改", "due_at": now + Duration::days(10) }] }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
     seal(&server).await;
+    // Page by page, one task at a time: never an empty page that says more waits.
+    let (one_by_one, gone, _) = sync_all(agency, Some(&cursor), 1).await;
+    assert_eq!(
+        ids(&one_by_one),
+        HashSet::from([urged.task.clone(), reported.task.clone()])
+    );
+    assert_eq!(gone.len(), 1);
 
     let r = sync_raw(agency, Some(&cursor), 100, Some(&etag)).await;
     assert_eq!(r.status, 200, "a stale ETag must not hide changes");
@@ -153,9 +182,11 @@ async fn first_sync_pages_everything_then_only_what_changed() {
     assert_eq!(reported_now["phases"][0]["status"], "accepted");
     assert_eq!(page["removed"], json!([{ "kind": "task", "id": cancelled.task }]));
 
-    // The other side's agency never sees side a's tasks, in full or in changes.
+    // The other side's agency sees its own three tasks and never side a's, in full or in
+    // changes.
     let (theirs, removed, _) = sync_all(&world.b.agency_user, None, 100).await;
-    assert!(theirs.is_empty() && removed.is_empty());
+    assert_eq!(theirs.len(), 3);
+    assert!(ids(&theirs).is_disjoint(&ids(&all)) && removed.is_empty());
     let (theirs, removed, _) = sync_all(
         &world.b.agency_user,
         Some(&cursor_of(&world.b.agency_user).await),

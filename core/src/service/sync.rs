@@ -23,6 +23,7 @@ use crate::app::App;
 use crate::domain::{Phase, Record, Site, Task, TaskStatus, Urge, ValidationError};
 use crate::error::ApiError;
 use crate::ids::{SiteId, TaskId, UserId};
+use crate::store::Scope;
 
 /// Tasks in one sync answer when the client does not say.
 pub const DEFAULT_SYNC_PAGE: i64 = 100;
@@ -134,7 +135,7 @@ pub async fn sync(
             };
             (ids, next, has_more)
         }
-        Mode::Changes => changes(app, &position, limit, now).await?,
+        Mode::Changes => changes(app, scope, &position, limit, now).await?,
     };
     let mut page = SyncPage {
         tasks: Vec::new(),
@@ -162,17 +163,21 @@ pub async fn sync(
     Ok(page)
 }
 
-/// The tasks touched after the cursor's position, at most `limit` of them, and the position
+/// The tasks in `scope` touched after the cursor's position, at most `limit` of them, and the position
 /// after them; when the page reaches the head, also the tasks whose phases fell due since the
 /// cursor's time.
 async fn changes(
     app: &App,
+    scope: Scope,
     position: &Position,
     limit: i64,
     now: DateTime<Utc>,
 ) -> Result<(Vec<TaskId>, Position, bool), ApiError> {
     let head = app.store.audit_head().await?.seq;
-    let events = app.store.task_changes(position.s, head, EVENTS_PER_PAGE).await?;
+    let events = app
+        .store
+        .task_changes(scope, position.s, head, EVENTS_PER_PAGE)
+        .await?;
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
     let mut upto = position.s;

@@ -56,19 +56,30 @@ impl Store {
         }))
     }
 
-    /// Sealed audit events after position `after` up to `upto` that concern a task, in
-    /// order, at most `limit`: `(seq, task)`.
-    pub async fn task_changes(&self, after: i64, upto: i64, limit: i64) -> StoreResult<Vec<(i64, TaskId)>> {
+    /// Sealed audit events after position `after` up to `upto` that concern a task in
+    /// `scope`, in order, at most `limit`: `(seq, task)`.
+    pub async fn task_changes(
+        &self,
+        scope: Scope,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, TaskId)>> {
+        let (condition, org) = match scope {
+            Scope::All => ("", None),
+            Scope::Group(org) => (" AND t.group_id = $4", Some(org)),
+            Scope::Agency(org) => (" AND t.agency_id = $4", Some(org)),
+        };
+        let sql = format!(
+            "SELECT e.seq, e.task_id FROM audit_events e JOIN tasks t ON t.id = e.task_id \
+             WHERE e.seq > $1 AND e.seq <= $2{condition} ORDER BY e.seq LIMIT $3"
+        );
         Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT seq, task_id FROM audit_events \
-                 WHERE seq > $1 AND seq <= $2 AND task_id IS NOT NULL ORDER BY seq LIMIT $3",
-            )
-            .bind(after)
-            .bind(upto)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+            let mut query = sqlx::query_as(&sql).bind(after).bind(upto).bind(limit);
+            if let Some(org) = org {
+                query = query.bind(org);
+            }
+            query.fetch_all(pool).await?
         }))
     }
 

@@ -172,7 +172,18 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| Path(v))
-            .map_err(|e: PathRejection| ApiError::Malformed(e.body_text()))
+            .map_err(|e: PathRejection| ApiError::Malformed(at_most(&e.body_text(), MAX_ECHO_CHARS)))
+    }
+}
+
+/// Most characters of what the client sent that an error message repeats back.
+const MAX_ECHO_CHARS: usize = 200;
+
+/// `text` cut to `max` characters (a path holding 60 KB of junk is not echoed whole).
+fn at_most(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 
@@ -292,6 +303,13 @@ mod tests {
             super::field_and_message(text),
             ("lat".to_owned(), "is required".to_owned())
         );
+    }
+
+    #[test]
+    fn echoed_input_is_cut() {
+        assert_eq!(at_most("abc", 5), "abc");
+        assert_eq!(at_most(&"x".repeat(300), 200).chars().count(), 201);
+        assert_eq!(at_most("日本語テキスト", 3), "日本語…");
     }
 
     #[test]
