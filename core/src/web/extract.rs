@@ -288,7 +288,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::nesting_exceeds;
+    use super::{at_most, nesting_exceeds};
 
     #[test]
     fn serde_paths_become_field_names() {
