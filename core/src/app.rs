@@ -22,6 +22,8 @@ pub struct App {
     pub passwords: Passwords,
     /// Wakes in-process workers when a photo is queued (polling covers other processes).
     pub photo_queued: Arc<Notify>,
+    /// Wakes this process's reminder sender when an urge queues an SMS.
+    pub reminder_queued: Arc<Notify>,
 }
 
 impl App {
@@ -33,6 +35,7 @@ impl App {
             objects,
             passwords,
             photo_queued: Arc::new(Notify::new()),
+            reminder_queued: Arc::new(Notify::new()),
         }
     }
 }

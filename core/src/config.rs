@@ -9,6 +9,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::light::LightRule;
+use crate::domain::reminder::{QuietHours, Schedule};
+
 /// The file format thumbnails are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -188,6 +191,81 @@ pub struct Settings {
     /// Take the client address from the first `X-Forwarded-For` hop (behind a trusted ingress
     /// that sets it); otherwise the peer address is used.
     pub trust_forwarded_for: bool,
+    /// A due date this many site-local days ahead or fewer shows yellow.
+    pub light_yellow_days: u32,
+    /// Warn this many days before a phase's due date.
+    pub reminder_warn_days: Vec<u32>,
+    /// While a phase is overdue, remind again every this many days (0: once).
+    pub reminder_repeat_days: u32,
+    /// After this many days overdue, remind the supervision group's leaders too (0: never).
+    pub reminder_escalate_after_days: u32,
+    /// `HH:MM-HH:MM` of the site's night in which no SMS is sent; empty for none.
+    pub reminder_quiet_hours: String,
+    /// Most SMS sent to one organisation's people per site-local day; later ones wait.
+    pub reminder_daily_cap: u32,
+    /// How often each replica looks for reminders to create and send, in seconds.
+    pub reminder_scan_secs: u64,
+    /// Where SMS go: `log`, `webhook`, `aliyun` or `tencent`.
+    pub sms_provider: SmsProviderKind,
+    /// The provider's address; each provider's public endpoint when unset.
+    pub sms_endpoint: Option<String>,
+    /// The approved SMS signature (签名), without brackets.
+    pub sms_sign_name: String,
+    /// Aliyun AccessKey ID or Tencent SecretId.
+    pub sms_access_key_id: Option<Secret>,
+    /// Aliyun AccessKey secret or Tencent SecretKey.
+    pub sms_access_key_secret: Option<Secret>,
+    /// Region sent to the provider (`cn-hangzhou`, `ap-guangzhou`, …).
+    pub sms_region: String,
+    /// Tencent's SmsSdkAppId.
+    pub sms_app_id: Option<String>,
+    /// Approved template code or id of the due-soon warning.
+    pub sms_template_due_soon: String,
+    /// Approved template code or id of the overdue notice.
+    pub sms_template_overdue: String,
+    /// Approved template code or id of the escalation to leaders.
+    pub sms_template_escalation: String,
+    /// Approved template code or id of a manual urge.
+    pub sms_template_urge: String,
+    /// URL the `webhook` provider posts to.
+    pub sms_webhook_url: Option<String>,
+    /// Key the `webhook` provider signs its posts with (HMAC-SHA256).
+    pub sms_webhook_secret: Option<Secret>,
+    /// Key delivery receipts must be signed with (HMAC-SHA256); receipts are refused unset.
+    pub sms_callback_secret: Option<Secret>,
+    /// Attempts before an SMS the provider keeps failing is marked failed.
+    pub sms_max_attempts: i32,
+    /// First retry delay after a provider error, in seconds; doubles each attempt.
+    pub sms_backoff_secs: u64,
+    /// How long one request to the provider may take, in seconds.
+    pub sms_timeout_secs: u64,
+}
+
+/// Which SMS provider sends reminders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProviderKind {
+    /// Written to the log and kept in the outbox (the embedded default).
+    #[default]
+    Log,
+    /// An HTTP POST of signed JSON to `sms_webhook_url`.
+    Webhook,
+    /// Aliyun SMS (dysmsapi `SendSms`).
+    Aliyun,
+    /// Tencent Cloud SMS (`SendSms`, API 2021-01-11).
+    Tencent,
+}
+
+impl SmsProviderKind {
+    /// The name used in receipts' URLs and stored with each message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsProviderKind::Log => "log",
+            SmsProviderKind::Webhook => "webhook",
+            SmsProviderKind::Aliyun => "aliyun",
+            SmsProviderKind::Tencent => "tencent",
+        }
+    }
 }
 
 impl Default for Settings {
@@ -227,6 +305,30 @@ impl Default for Settings {
             audit_seal_ms: 500,
             audit_checkpoint_secs: 10,
             trust_forwarded_for: false,
+            light_yellow_days: 3,
+            reminder_warn_days: vec![3, 1],
+            reminder_repeat_days: 2,
+            reminder_escalate_after_days: 7,
+            reminder_quiet_hours: "22:00-07:00".into(),
+            reminder_daily_cap: 200,
+            reminder_scan_secs: 60,
+            sms_provider: SmsProviderKind::Log,
+            sms_endpoint: None,
+            sms_sign_name: "督查督办".into(),
+            sms_access_key_id: None,
+            sms_access_key_secret: None,
+            sms_region: "cn-hangzhou".into(),
+            sms_app_id: None,
+            sms_template_due_soon: "due_soon".into(),
+            sms_template_overdue: "overdue".into(),
+            sms_template_escalation: "escalation".into(),
+            sms_template_urge: "urge".into(),
+            sms_webhook_url: None,
+            sms_webhook_secret: None,
+            sms_callback_secret: None,
+            sms_max_attempts: 8,
+            sms_backoff_secs: 30,
+            sms_timeout_secs: 10,
         }
     }
 }
@@ -269,7 +371,69 @@ impl Settings {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid("log_format must be `text` or `json`".into()));
         }
+        self.quiet_hours()?;
+        self.check_sms()
+    }
+
+    fn check_sms(&self) -> Result<(), ConfigError> {
+        let missing = |what: &str| {
+            ConfigError::Invalid(format!(
+                "sms_provider `{}` needs {what}",
+                self.sms_provider.as_str()
+            ))
+        };
+        match self.sms_provider {
+            SmsProviderKind::Log => {}
+            SmsProviderKind::Webhook => {
+                if self.sms_webhook_url.is_none() || self.sms_webhook_secret.is_none() {
+                    return Err(missing("sms_webhook_url and sms_webhook_secret"));
+                }
+            }
+            SmsProviderKind::Aliyun | SmsProviderKind::Tencent => {
+                if self.sms_access_key_id.is_none() || self.sms_access_key_secret.is_none() {
+                    return Err(missing("sms_access_key_id and sms_access_key_secret"));
+                }
+                if self.sms_provider == SmsProviderKind::Tencent && self.sms_app_id.is_none() {
+                    return Err(missing("sms_app_id"));
+                }
+            }
+        }
+        if self.sms_max_attempts < 1 {
+            return Err(ConfigError::Invalid("sms_max_attempts must be at least 1".into()));
+        }
         Ok(())
+    }
+
+    /// The quiet hours, `None` when the setting is empty.
+    pub fn quiet_hours(&self) -> Result<Option<QuietHours>, ConfigError> {
+        if self.reminder_quiet_hours.trim().is_empty() {
+            return Ok(None);
+        }
+        QuietHours::parse(&self.reminder_quiet_hours)
+            .map(Some)
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "reminder_quiet_hours `{}` is not `HH:MM-HH:MM`",
+                    self.reminder_quiet_hours
+                ))
+            })
+    }
+
+    /// The reminder schedule.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            warn_days: self.reminder_warn_days.clone(),
+            repeat_days: self.reminder_repeat_days,
+            escalate_after_days: self.reminder_escalate_after_days,
+        }
+    }
+
+    /// The traffic-light rule as of `now`.
+    pub fn light_rule(&self, now: chrono::DateTime<chrono::Utc>) -> LightRule {
+        LightRule {
+            now,
+            yellow_days: self.light_yellow_days,
+        }
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.

@@ -23,6 +23,9 @@ pub enum ApiError {
     /// Wrong username or password.
     #[error("invalid username or password")]
     BadCredentials,
+    /// A signed callback whose signature is missing, wrong or stale.
+    #[error("{0}")]
+    BadSignature(&'static str),
     /// The role may not take this action.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -166,6 +169,7 @@ impl ApiError {
             ApiError::Malformed(_) => ("malformed_request", S::BAD_REQUEST),
             ApiError::Unauthenticated => ("unauthenticated", S::UNAUTHORIZED),
             ApiError::BadCredentials => ("bad_credentials", S::UNAUTHORIZED),
+            ApiError::BadSignature(_) => ("bad_signature", S::UNAUTHORIZED),
             ApiError::Forbidden(_) => ("forbidden", S::FORBIDDEN),
             ApiError::NotFound(_) => ("not_found", S::NOT_FOUND),
             ApiError::MethodNotAllowed => ("method_not_allowed", S::METHOD_NOT_ALLOWED),

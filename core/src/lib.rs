@@ -13,6 +13,7 @@ pub mod geodesy;
 pub mod ids;
 pub mod imageinfo;
 pub mod service;
+pub mod sms;
 pub mod storage;
 pub mod store;
 pub mod web;

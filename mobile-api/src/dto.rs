@@ -1,7 +1,7 @@
 //! Wire types of the mobile API.
 
 use chrono::{DateTime, Utc};
-use fieldproof_core::domain::{DeviceFix, Finding, NewRecord, RecordKind, TaskStatus};
+use fieldproof_core::domain::{DeviceFix, Finding, Light, LightRule, NewRecord, RecordKind, TaskStatus};
 use fieldproof_core::ids::{DocumentId, PhaseId, PhotoId, RecordId, TaskId};
 use fieldproof_core::service::sync::{SyncPage, TaskSnapshot};
 use fieldproof_core::store::PhotoRow;
@@ -173,6 +173,8 @@ pub struct SyncTaskDto {
     pub overdue: bool,
     /// Days past the earliest open due date (a started day counts as one).
     pub overdue_days: i64,
+    /// Green, yellow, red or done: that of the most urgent open phase.
+    pub light: Light,
     pub site: SiteDto,
     pub phases: Vec<PhaseDto>,
     pub urges: Vec<UrgeDto>,
@@ -192,14 +194,14 @@ pub struct OwnRecordDto {
 }
 
 impl SyncPageDto {
-    /// The wire form of a sync page.
-    pub fn new(page: &SyncPage) -> Self {
+    /// The wire form of a sync page, with lights as of the page's moment and `yellow_days`.
+    pub fn new(page: &SyncPage, yellow_days: u32) -> Self {
+        let rule = LightRule {
+            now: page.as_of,
+            yellow_days,
+        };
         Self {
-            tasks: page
-                .tasks
-                .iter()
-                .map(|t| SyncTaskDto::new(t, page.as_of))
-                .collect(),
+            tasks: page.tasks.iter().map(|t| SyncTaskDto::new(t, &rule)).collect(),
             removed: page
                 .removed
                 .iter()
@@ -213,9 +215,10 @@ impl SyncPageDto {
 }
 
 impl SyncTaskDto {
-    fn new(s: &TaskSnapshot, now: DateTime<Utc>) -> Self {
+    fn new(s: &TaskSnapshot, rule: &LightRule) -> Self {
+        let now = rule.now;
         let live = s.task.status == TaskStatus::InProgress;
-        let phases = PhaseDto::of_task(&s.task, &s.phases, now);
+        let phases = PhaseDto::of_task(&s.task, &s.phases, rule, s.site.timezone);
         Self {
             id: s.task.id,
             title: s.task.title.clone(),
@@ -225,6 +228,7 @@ impl SyncTaskDto {
             next_due_at: s.task.next_due_at,
             overdue: phases.iter().any(|p| p.overdue),
             overdue_days: if live { s.task.overdue_days(now) } else { 0 },
+            light: rule.of_task(&s.task, s.site.timezone),
             site: SiteDto::from(&s.site),
             phases,
             urges: s.urges.iter().map(UrgeDto::from).collect(),

@@ -15,7 +15,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
 use fieldproof_core::auth::Passwords;
 use fieldproof_core::config::Settings;
-use fieldproof_core::service::{accounts, audit, housekeeping};
+use fieldproof_core::service::{accounts, audit, housekeeping, reminders};
 use fieldproof_core::storage::ObjectStore;
 use fieldproof_core::store::Store;
 use fieldproof_core::web::PeerAddr;
@@ -164,6 +164,7 @@ pub async fn serve(
     let worker = with_worker.then(|| tokio::spawn(Worker::new(app.clone()).run(shutdown.clone())));
     let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
     tokio::spawn(housekeeping::run(app.clone(), shutdown.clone()));
+    tokio::spawn(reminders::run(app.clone(), shutdown.clone()));
     let header_timeout = Duration::from_secs(app.settings.header_read_timeout_secs.max(1));
     let router = router(app, Metrics::new());
     let addr = listener.local_addr().context("reading the listen address")?;

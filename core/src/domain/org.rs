@@ -42,8 +42,21 @@ impl OrgKind {
 pub struct Contact {
     /// Who it is.
     pub name: String,
-    /// A mainland mobile number, eleven digits starting with 1 (an optional `+86` is dropped).
+    /// Their number: a mainland mobile (eleven digits starting with 1, an optional `+86`
+    /// dropped) receives reminders; a landline is kept but reported as unreachable by SMS.
     pub mobile: String,
+    /// A leader (领导): escalations of long-overdue phases go to the group's leaders.
+    #[serde(default)]
+    pub leader: bool,
+}
+
+impl Contact {
+    /// Why reminders cannot reach this contact by SMS, if they cannot.
+    pub fn unreachable(&self) -> Option<&'static str> {
+        normalise_mobile(&self.mobile)
+            .is_none()
+            .then_some("not a mainland mobile number; reminders cannot reach it by SMS")
+    }
 }
 
 /// A stored organisation.
@@ -95,14 +108,15 @@ impl NewOrg {
         let mut contacts = Vec::with_capacity(self.contacts.len());
         for (i, c) in self.contacts.iter().enumerate() {
             check_text(&mut e, &format!("contacts[{i}].name"), &c.name, 50);
-            match normalise_mobile(&c.mobile) {
+            match normalise_mobile(&c.mobile).or_else(|| phone_like(&c.mobile)) {
                 Some(mobile) => contacts.push(Contact {
                     name: c.name.trim().to_owned(),
                     mobile,
+                    leader: c.leader,
                 }),
                 None => e.add(
                     format!("contacts[{i}].mobile"),
-                    "must be a mainland mobile number: 11 digits starting with 1",
+                    "must be a phone number: a mainland mobile (11 digits starting with 1) or a landline",
                 ),
             }
         }
@@ -112,6 +126,17 @@ impl NewOrg {
             None => Err(ValidationError::single("region_code", "no such region code")),
         }
     }
+}
+
+/// A landline as entered (`0315-2345678`, `+86 10 6552 9988`): 7 to 20 characters of
+/// digits, spaces, `-` and a leading `+`, with at least 7 digits.
+fn phone_like(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    let body = t.strip_prefix('+').unwrap_or(t);
+    let ok = (7..=20).contains(&t.len())
+        && body.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+        && body.chars().filter(char::is_ascii_digit).count() >= 7;
+    ok.then(|| t.to_owned())
 }
 
 /// `+86 138-0013-8000` → `13800138000`; `None` unless eleven digits starting with 1[3-9].
@@ -142,6 +167,7 @@ mod tests {
             contacts: vec![Contact {
                 name: "王工".into(),
                 mobile: mobile.into(),
+                leader: false,
             }],
         }
     }
@@ -164,5 +190,10 @@ mod tests {
         assert_eq!(err.errors[0].field, "region_code");
         let err = org("130200", "110").validate().unwrap_err();
         assert_eq!(err.errors[0].field, "contacts[0].mobile");
+        let (_, contacts) = org("130200", "0315-2345678").validate().unwrap();
+        assert!(contacts[0].unreachable().is_some());
+        let (_, contacts) = org("130200", "+86 138 0013 8000").validate().unwrap();
+        assert_eq!(contacts[0].mobile, "13800138000");
+        assert!(contacts[0].unreachable().is_none());
     }
 }

@@ -90,6 +90,8 @@ pub struct NewUser {
     pub display_name: String,
     /// The organisation they belong to; required for every role but admin.
     pub org_id: Option<OrgId>,
+    /// A mainland mobile number for reminders (the supervisor in charge of a task gets them).
+    pub mobile: Option<String>,
 }
 
 impl NewUser {
@@ -114,6 +116,14 @@ impl NewUser {
             e.add("password", "must be at most 1024 bytes");
         }
         check_text(&mut e, "display_name", &self.display_name, 100);
+        if let Some(m) = &self.mobile
+            && super::org::normalise_mobile(m).is_none()
+        {
+            e.add(
+                "mobile",
+                "must be a mainland mobile number: 11 digits starting with 1",
+            );
+        }
         e.into_result()
     }
 }

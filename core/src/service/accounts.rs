@@ -7,6 +7,7 @@ use super::Caller;
 use crate::app::App;
 use crate::audit::{Actor, AuditEvent, ClientInfo};
 use crate::auth::{new_token, token_hash};
+use crate::domain::org::normalise_mobile;
 use crate::domain::{NewUser, Role, User, ValidationError, user::MAX_PASSWORD_BYTES};
 use crate::error::ApiError;
 use crate::ids::{OrgId, UserId};
@@ -132,6 +133,7 @@ pub async fn create_user(app: &App, caller: &Caller, new: NewUser) -> Result<Use
             &new.display_name,
             new.role,
             new.org_id,
+            new.mobile.as_deref().and_then(normalise_mobile).as_deref(),
             &hash,
             &caller.actor(),
             Utc::now(),
@@ -218,6 +220,7 @@ pub async fn ensure_admin(app: &App) -> Result<Option<(String, bool)>, ApiError>
             "admin",
             "Administrator",
             Role::Admin,
+            None,
             None,
             &hash,
             &Actor::system(),

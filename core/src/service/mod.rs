@@ -12,6 +12,7 @@ pub mod housekeeping;
 pub mod orgs;
 pub mod photos;
 pub mod records;
+pub mod reminders;
 pub mod resumable;
 pub mod sites;
 pub mod sync;

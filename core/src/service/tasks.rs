@@ -1,6 +1,6 @@
 //! Tasks: issuing one, the task page, the list and the history.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::Caller;
 use crate::app::App;
@@ -9,7 +9,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::ids::TaskId;
-use crate::store::{Issuer, ListedEvent, PhotoRow, TaskFilter, TaskSummary};
+use crate::store::{Issuer, LightCounts, ListedEvent, PhotoRow, TaskFilter, TaskSummary};
 
 /// Everything the task page shows.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct TaskView {
     pub extensions: Vec<Extension>,
     /// Urges.
     pub urges: Vec<Urge>,
+    /// SMS reminders that went out (sent or delivered).
+    pub reminders_sent: i64,
 }
 
 /// Issues a task to an agency (supervisors, for their own group). With phases it starts
@@ -89,6 +91,7 @@ pub async fn task_view(app: &App, caller: &Caller, id: TaskId) -> Result<TaskVie
         plans: app.store.list_plans(id).await?,
         extensions: app.store.list_extensions(id).await?,
         urges: app.store.list_urges(id).await?,
+        reminders_sent: app.store.reminders_sent(id).await?,
     })
 }
 
@@ -99,7 +102,7 @@ pub const MAX_PAGE: i64 = 200;
 pub async fn list_tasks(
     app: &App,
     caller: &Caller,
-    filter: TaskFilter,
+    mut filter: TaskFilter,
 ) -> Result<Vec<TaskSummary>, ApiError> {
     if !(1..=MAX_PAGE).contains(&filter.limit) {
         return Err(ValidationError::single("limit", format!("must be between 1 and {MAX_PAGE}")).into());
@@ -111,7 +114,46 @@ pub async fn list_tasks(
     }
     let scope =
         super::scope_of(&caller.user).ok_or(ApiError::Forbidden("the account has no organisation"))?;
-    Ok(app.store.list_tasks(scope, &filter, Utc::now()).await?)
+    let now = Utc::now();
+    if let Some(light) = &mut filter.light {
+        light.yellow_until = yellow_until(app, now).await?;
+    }
+    Ok(app.store.list_tasks(scope, &filter, now).await?)
+}
+
+/// The time zone of a task's site (the default one if the site is gone).
+pub async fn site_timezone(app: &App, task: &Task) -> Result<chrono_tz::Tz, ApiError> {
+    match app.store.find_site(task.site_id).await? {
+        Some(site) => Ok(site.timezone),
+        None => app
+            .settings
+            .default_timezone()
+            .map_err(|e| ApiError::Internal(e.to_string())),
+    }
+}
+
+/// Per site time zone in use, the first due date that is no longer yellow as of `now`.
+async fn yellow_until(app: &App, now: DateTime<Utc>) -> Result<Vec<(String, DateTime<Utc>)>, ApiError> {
+    let rule = app.settings.light_rule(now);
+    Ok(app
+        .store
+        .site_timezones()
+        .await?
+        .into_iter()
+        .filter_map(|name| {
+            let tz: chrono_tz::Tz = name.parse().ok()?;
+            Some((name, rule.yellow_until(tz)))
+        })
+        .collect())
+}
+
+/// How many of the tasks the caller sees show each traffic light.
+pub async fn count_lights(app: &App, caller: &Caller) -> Result<LightCounts, ApiError> {
+    let scope =
+        super::scope_of(&caller.user).ok_or(ApiError::Forbidden("the account has no organisation"))?;
+    let now = Utc::now();
+    let bounds = yellow_until(app, now).await?;
+    Ok(app.store.count_lights(scope, &bounds, now).await?)
 }
 
 /// Most events one history answer holds.

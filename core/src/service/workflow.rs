@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Caller, SUPERVISING, lost_race, require_role, require_state, visible_task};
+use super::{Caller, SUPERVISING, lost_race, reminders, require_role, require_state, visible_task};
 use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::domain::{
@@ -124,16 +124,20 @@ pub async fn decide_plan(
 }
 
 /// The phase with its task, if the caller may see the task.
-async fn visible_phase(app: &App, caller: &Caller, id: PhaseId) -> Result<Phase, ApiError> {
+async fn visible_phase(
+    app: &App,
+    caller: &Caller,
+    id: PhaseId,
+) -> Result<(Phase, crate::domain::Task), ApiError> {
     let phase = app
         .store
         .find_phase(id)
         .await?
         .ok_or(ApiError::NotFound("phase"))?;
-    visible_task(app, &caller.user, phase.task_id)
+    let task = visible_task(app, &caller.user, phase.task_id)
         .await
         .map_err(|_| ApiError::NotFound("phase"))?;
-    Ok(phase)
+    Ok((phase, task))
 }
 
 /// A phase with its history: every report with its review, and every extension request.
@@ -145,11 +149,16 @@ pub struct PhaseView {
     pub reports: Vec<(crate::domain::Record, Vec<crate::store::PhotoRow>)>,
     /// Its extension requests, oldest first.
     pub extensions: Vec<Extension>,
+    /// Where its task stands (a phase is overdue only while the task is in progress).
+    pub task_status: TaskStatus,
+    /// The site's time zone, which decides the light's days.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// A phase and its history, for whoever may see its task.
 pub async fn phase_view(app: &App, caller: &Caller, id: PhaseId) -> Result<PhaseView, ApiError> {
-    let phase = visible_phase(app, caller, id).await?;
+    let (phase, task) = visible_phase(app, caller, id).await?;
+    let timezone = super::tasks::site_timezone(app, &task).await?;
     let mut reports = Vec::new();
     for record in app.store.phase_reports(id).await? {
         let photos = app.store.list_photos(record.id).await?;
@@ -166,6 +175,8 @@ pub async fn phase_view(app: &App, caller: &Caller, id: PhaseId) -> Result<Phase
         phase,
         reports,
         extensions,
+        task_status: task.status,
+        timezone,
     })
 }
 
@@ -177,7 +188,7 @@ pub async fn request_extension(
     new: NewExtension,
 ) -> Result<Extension, ApiError> {
     require_role(&caller.user, AGENCY, "only the agency asks for an extension")?;
-    let phase = visible_phase(app, caller, phase_id).await?;
+    let (phase, _) = visible_phase(app, caller, phase_id).await?;
     let task = visible_task(app, &caller.user, phase.task_id).await?;
     require_state(&task, TaskAction::RequestExtension)?;
     let now = Utc::now();
@@ -197,7 +208,7 @@ pub async fn request_extension(
     {
         Ok(ExtensionOutcome::Requested(ext)) => Ok(ext),
         Ok(ExtensionOutcome::StateChanged) => {
-            let phase = visible_phase(app, caller, phase_id).await?;
+            let (phase, _) = visible_phase(app, caller, phase_id).await?;
             phase.may_extend(Utc::now())?;
             Err(lost_race(app, phase.task_id, TaskAction::RequestExtension).await)
         }
@@ -276,11 +287,17 @@ pub async fn urge(
     require_role(&caller.user, SUPERVISING, "only supervisors urge")?;
     let task = visible_task(app, &caller.user, id).await?;
     check_message(&message)?;
-    if let Some(p) = phase_id
-        && app.store.find_phase(p).await?.is_none_or(|p| p.task_id != id)
-    {
-        return Err(crate::domain::ValidationError::single("phase_id", "no such phase in this task").into());
-    }
+    let phase = match phase_id {
+        Some(p) => match app.store.find_phase(p).await? {
+            Some(phase) if phase.task_id == id => Some(phase),
+            _ => {
+                return Err(
+                    crate::domain::ValidationError::single("phase_id", "no such phase in this task").into(),
+                );
+            }
+        },
+        None => None,
+    };
     require_state(&task, TaskAction::Urge)?;
     let urge = Urge {
         id: UrgeId::new(),
@@ -290,7 +307,11 @@ pub async fn urge(
         created_by: caller.user.id,
         created_at: Utc::now(),
     };
-    app.store.create_urge(&urge, &caller.actor()).await?;
+    let tz = super::tasks::site_timezone(app, &task).await?;
+    let about = phase.as_ref().map(|p| (p.id, p.title.as_str(), p.due_at));
+    let reminder = reminders::urge_reminder(app, &urge, task.agency_id, about, tz).await?;
+    app.store.create_urge(&urge, &caller.actor(), &reminder).await?;
+    app.reminder_queued.notify_one();
     Ok(urge)
 }
 

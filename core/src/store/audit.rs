@@ -12,6 +12,35 @@ use crate::ids::{AuditEventId, OrgId, TaskId, UserId};
 const EVENT_COLUMNS: &str = "id, at, actor_id, actor_org_id, actor_role, client_ip, user_agent, action, \
                              entity_kind, entity_id, task_id, summary, seq, hash";
 
+/// Inserts many events with multi-row statements inside the caller's transaction `$tx`
+/// (a macro because the row binder must be typed for each backend's transaction).
+macro_rules! insert_events {
+    ($tx:ident, $events:expr) => {
+        for part in $events.chunks(400) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_events (id, at, actor_id, actor_org_id, actor_role, client_ip, \
+                 user_agent, action, entity_kind, entity_id, task_id, summary) ",
+            );
+            q.push_values(part, |mut b, e: &&$crate::audit::AuditEvent| {
+                b.push_bind(e.id.0)
+                    .push_bind(e.at)
+                    .push_bind(e.actor.user_id.map(|a| a.0))
+                    .push_bind(e.actor.org_id.map(|o| o.0))
+                    .push_bind(e.actor.role.as_deref())
+                    .push_bind(e.actor.client.ip.as_deref())
+                    .push_bind(e.actor.client.user_agent.as_deref())
+                    .push_bind(e.action.as_str())
+                    .push_bind(e.entity_kind.as_str())
+                    .push_bind(e.entity_id)
+                    .push_bind(e.task_id.map(|t| t.0))
+                    .push_bind(e.summary.as_str());
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+    };
+}
+pub(crate) use insert_events;
+
 /// The insert statement for one event, for whichever backend the caller's transaction uses.
 pub(crate) fn insert<'q, DB>(event: &'q AuditEvent) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
 where

@@ -16,6 +16,7 @@ mod orgs;
 mod photos;
 mod plans;
 mod records;
+mod reminders;
 mod rows;
 mod sessions;
 mod sites;
@@ -38,7 +39,10 @@ pub use extensions::ExtensionOutcome;
 pub use idempotency::Claim;
 pub use photos::{ClaimedPhoto, DuplicateUse, NewPhoto, PhotoContext, PhotoRow, PutOutcome};
 pub use records::{RecordOutcome, ReviewOutcome};
-pub use task_list::{Cursor, Scope, TaskFilter, TaskSort, TaskSummary};
+pub use reminders::{
+    MessageOutcome, MessageRow, NewMessage, NewReminder, Receipt, ReminderCandidate, ReminderRow,
+};
+pub use task_list::{Cursor, LightCounts, LightFilter, Scope, TaskFilter, TaskSort, TaskSummary};
 pub use tasks::{EndKind, Issuer};
 pub use uploads::{UploadChunk, UploadRow};
 pub use users::ListedUser;

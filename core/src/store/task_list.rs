@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::rows::TaskRow;
 use super::tasks::TASK_COLUMNS;
 use super::{Store, StoreResult, on_pool};
-use crate::domain::{Task, TaskStatus};
+use crate::domain::{Light, Task, TaskStatus};
 use crate::ids::{OrgId, TaskId};
 
 /// Whose tasks a caller may list.
@@ -87,12 +87,36 @@ pub struct TaskFilter {
     pub overdue: Option<bool>,
     /// Only tasks whose title or description contains this (case-insensitive).
     pub text: Option<String>,
+    /// Only tasks with this traffic light.
+    pub light: Option<LightFilter>,
     /// The order.
     pub sort: TaskSort,
     /// At most this many.
     pub limit: i64,
     /// Continue after this row.
     pub after: Option<Cursor>,
+}
+
+/// A traffic-light filter with what "yellow" means now in each site time zone in use.
+#[derive(Debug, Clone)]
+pub struct LightFilter {
+    /// The light wanted.
+    pub light: Light,
+    /// Per site time zone, the first due date that is no longer yellow.
+    pub yellow_until: Vec<(String, DateTime<Utc>)>,
+}
+
+/// How many of the caller's tasks show each light.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct LightCounts {
+    /// Overdue.
+    pub red: i64,
+    /// Due within the warning window.
+    pub yellow: i64,
+    /// Due later, or not yet scheduled.
+    pub green: i64,
+    /// Completed, closed or cancelled.
+    pub done: i64,
 }
 
 /// A task in a list, with its phase counts.
@@ -106,6 +130,10 @@ pub struct TaskSummary {
     pub accepted_phase_count: i64,
     /// How many are overdue now.
     pub overdue_phase_count: i64,
+    /// The site's time zone, which decides the light's days.
+    pub timezone: String,
+    /// SMS reminders that went out (sent or delivered).
+    pub reminders_sent: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -115,6 +143,8 @@ struct TaskListRow {
     phase_count: i64,
     accepted_phase_count: i64,
     overdue_phase_count: i64,
+    timezone: String,
+    reminders_sent: i64,
 }
 
 /// The values bound to a dynamically built statement, in placeholder order.
@@ -168,15 +198,55 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
+const DONE_STATUSES: &str = "('completed', 'closed', 'cancelled')";
+
+/// The SQL condition for `light`, the same derivation as [`crate::domain::LightRule`]:
+/// done when the task is over, red past the next due date of a task in progress, yellow
+/// before the end of the warning window in the site's time zone, green otherwise.
+fn light_condition(
+    sql: &mut Sql,
+    light: Light,
+    yellow_until: &[(String, DateTime<Utc>)],
+    now_arg: &str,
+) -> String {
+    let live = "t.status = 'in_progress' AND t.next_due_at IS NOT NULL";
+    let mut bound = String::from("CASE (SELECT s.timezone FROM sites s WHERE s.id = t.site_id)");
+    for (tz, until) in yellow_until {
+        let tz = sql.arg(Arg::Text(tz.clone()));
+        let until = sql.arg(Arg::Time(*until));
+        bound.push_str(&format!(" WHEN {tz} THEN {until}"));
+    }
+    // A time zone not in the list (a site made meanwhile) counts as not yellow.
+    bound.push_str(&format!(" ELSE {now_arg} END"));
+    match light {
+        Light::Done => format!("t.status IN {DONE_STATUSES}"),
+        Light::Red => format!("({live} AND t.next_due_at < {now_arg})"),
+        Light::Yellow => format!("({live} AND t.next_due_at >= {now_arg} AND t.next_due_at < {bound})"),
+        Light::Green => format!(
+            "(t.status NOT IN {DONE_STATUSES} AND NOT ({live} AND t.next_due_at < {bound}) \
+             AND NOT ({live} AND t.next_due_at < {now_arg}))"
+        ),
+    }
+}
+
+/// The visibility condition of `scope`, if any.
+fn scope_condition(sql: &mut Sql, scope: Scope) -> Option<String> {
+    match scope {
+        Scope::All => None,
+        Scope::Group(org) => Some(format!("t.group_id = {}", sql.arg(Arg::Id(org.0)))),
+        Scope::Agency(org) => Some(format!("t.agency_id = {}", sql.arg(Arg::Id(org.0)))),
+    }
+}
+
 /// Builds the list statement: visibility, filters, keyset condition, order and limit.
 fn list_sql(scope: Scope, filter: &TaskFilter, now: DateTime<Utc>) -> Sql {
     let mut sql = Sql::default();
     let now_arg = sql.arg(Arg::Time(now));
     let mut conditions: Vec<String> = Vec::new();
-    match scope {
-        Scope::All => {}
-        Scope::Group(org) => conditions.push(format!("t.group_id = {}", sql.arg(Arg::Id(org.0)))),
-        Scope::Agency(org) => conditions.push(format!("t.agency_id = {}", sql.arg(Arg::Id(org.0)))),
+    conditions.extend(scope_condition(&mut sql, scope));
+    if let Some(l) = &filter.light {
+        let c = light_condition(&mut sql, l.light, &l.yellow_until, &now_arg);
+        conditions.push(c);
     }
     if let Some(status) = filter.status {
         conditions.push(format!(
@@ -248,7 +318,10 @@ fn list_sql(scope: Scope, filter: &TaskFilter, now: DateTime<Utc>) -> Sql {
            (SELECT COUNT(*) FROM phases p WHERE p.task_id = t.id AND p.status = 'accepted') \
              AS accepted_phase_count, \
            (SELECT COUNT(*) FROM phases p WHERE p.task_id = t.id AND p.status <> 'accepted' \
-              AND p.due_at < {now_arg} AND t.status = 'in_progress') AS overdue_phase_count \
+              AND p.due_at < {now_arg} AND t.status = 'in_progress') AS overdue_phase_count, \
+           (SELECT s.timezone FROM sites s WHERE s.id = t.site_id) AS timezone, \
+           (SELECT COUNT(*) FROM reminder_messages m WHERE m.task_id = t.id \
+              AND m.status IN ('sent', 'delivered')) AS reminders_sent \
          FROM tasks t {where_clause} ORDER BY {order} LIMIT {limit}"
     );
     sql
@@ -273,9 +346,46 @@ impl Store {
                     phase_count: r.phase_count,
                     accepted_phase_count: r.accepted_phase_count,
                     overdue_phase_count: r.overdue_phase_count,
+                    timezone: r.timezone,
+                    reminders_sent: r.reminders_sent,
                 })
             })
             .collect()
+    }
+
+    /// The time zones of all sites, for the light filter's yellow window.
+    pub async fn site_timezones(&self) -> StoreResult<Vec<String>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT DISTINCT timezone FROM sites").fetch_all(pool).await?
+        }))
+    }
+
+    /// How many tasks `scope` may see show each light.
+    pub async fn count_lights(
+        &self,
+        scope: Scope,
+        yellow_until: &[(String, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<LightCounts> {
+        let mut sql = Sql::default();
+        let now_arg = sql.arg(Arg::Time(now));
+        let scope = scope_condition(&mut sql, scope)
+            .map(|c| format!("WHERE {c}"))
+            .unwrap_or_default();
+        let columns: Vec<String> = Light::ALL
+            .iter()
+            .map(|l| {
+                let c = light_condition(&mut sql, *l, yellow_until, &now_arg);
+                format!(
+                    "COALESCE(SUM(CASE WHEN {c} THEN 1 ELSE 0 END), 0) AS {}",
+                    l.as_str()
+                )
+            })
+            .collect();
+        sql.text = format!("SELECT {} FROM tasks t {scope}", columns.join(", "));
+        Ok(on_pool!(self, pool => {
+            bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_one(pool).await?
+        }))
     }
 
     /// The executed plan of the same list query (`EXPLAIN ANALYZE`), for the benchmark's note.

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreResult, audit, in_tx, on_pool, placeholders};
+use super::reminders::insert_reminders;
+use super::{NewReminder, Store, StoreResult, audit, in_tx, on_pool, placeholders};
 use crate::audit::{Actor, AuditEvent};
 use crate::domain::Urge;
 use crate::ids::{PhaseId, TaskId, UrgeId, UserId};
@@ -31,8 +32,8 @@ impl From<UrgeRow> for Urge {
 }
 
 impl Store {
-    /// Records an urge.
-    pub async fn create_urge(&self, urge: &Urge, actor: &Actor) -> StoreResult<()> {
+    /// Records an urge with the reminder that carries it by SMS, in one transaction.
+    pub async fn create_urge(&self, urge: &Urge, actor: &Actor, reminder: &NewReminder) -> StoreResult<()> {
         let event = AuditEvent::new(
             urge.created_at,
             actor,
@@ -56,6 +57,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             audit::insert(&event).execute(&mut *tx).await?;
+            insert_reminders!(tx, std::slice::from_ref(reminder));
         });
         Ok(())
     }

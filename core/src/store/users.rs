@@ -32,6 +32,7 @@ impl Store {
         display_name: &str,
         role: Role,
         org_id: Option<OrgId>,
+        mobile: Option<&str>,
         password_hash: &str,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -47,8 +48,8 @@ impl Store {
         );
         in_tx!(self, tx => {
             sqlx::query(
-                "INSERT INTO users (id, username, display_name, role, org_id, password_hash, active, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7)",
+                "INSERT INTO users (id, username, display_name, role, org_id, password_hash, active, created_at, mobile) \
+                 VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8)",
             )
             .bind(id)
             .bind(username)
@@ -57,6 +58,7 @@ impl Store {
             .bind(org_id)
             .bind(password_hash)
             .bind(now)
+            .bind(mobile)
             .execute(&mut *tx)
             .await
             .map_err(|e| unique_as(e, "username"))?;

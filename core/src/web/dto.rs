@@ -2,10 +2,12 @@
 //! urges, and a record with its photos' state.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::domain::{
-    Decision, DeviceFix, Finding, Phase, Reason, Record, Review, Site, Task, TaskStatus, Urge, Verdict,
+    Decision, DeviceFix, Finding, Light, LightRule, Phase, Reason, Record, Review, Site, Task, TaskStatus,
+    Urge, Verdict,
 };
 use crate::geodesy::Datum;
 use crate::ids::{DocumentId, PhaseId, PhotoId, RecordId, SiteId, TaskId, UrgeId, UserId};
@@ -240,23 +242,21 @@ pub struct PhaseDto {
     pub status: &'static str,
     /// Past its due date without an accepted report.
     pub overdue: bool,
+    /// Green, yellow (due within the warning window), red (overdue) or done.
+    pub light: Light,
 }
 
 impl PhaseDto {
-    /// A task's phases as of `now`: a phase is overdue only while its task is in progress.
-    pub fn of_task(task: &Task, phases: &[Phase], now: DateTime<Utc>) -> Vec<Self> {
-        let live = task.status == TaskStatus::InProgress;
+    /// A task's phases as of the rule's moment, for a site in `tz`.
+    pub fn of_task(task: &Task, phases: &[Phase], rule: &LightRule, tz: Tz) -> Vec<Self> {
         phases
             .iter()
-            .map(|p| PhaseDto {
-                overdue: live && p.is_overdue(now),
-                ..PhaseDto::new(p, now)
-            })
+            .map(|p| PhaseDto::new(p, task.status, rule, tz))
             .collect()
     }
 
-    /// A phase with its overdue state as of `now`.
-    pub fn new(p: &Phase, now: DateTime<Utc>) -> Self {
+    /// A phase of a task in state `task`: overdue only while the task is in progress.
+    pub fn new(p: &Phase, task: TaskStatus, rule: &LightRule, tz: Tz) -> Self {
         Self {
             id: p.id,
             seq: p.seq,
@@ -264,7 +264,8 @@ impl PhaseDto {
             due_at: p.due_at,
             starts_at: p.starts_at,
             status: p.status.as_str(),
-            overdue: p.is_overdue(now),
+            overdue: task == TaskStatus::InProgress && p.is_overdue(rule.now),
+            light: rule.of_phase(task, p, tz),
         }
     }
 }

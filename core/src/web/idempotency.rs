@@ -24,11 +24,13 @@ const MAX_KEY_LEN: usize = 255;
 /// Largest answer kept for replay; ours are small JSON.
 const MAX_KEPT_ANSWER: usize = 4 * 1024 * 1024;
 
-/// Paths whose POSTs are not made idempotent by key.
+/// Paths whose POSTs are not made idempotent by key (delivery receipts carry no user and
+/// are idempotent by their message ids).
 fn exempt(path: &str) -> bool {
     path.starts_with("/api/v1/auth/")
         || path.starts_with("/api/v1/documents")
         || path.starts_with("/mobile/v1/uploads")
+        || path.starts_with("/api/v1/sms/")
 }
 
 /// The middleware; pass-through for anything but a POST carrying the header.

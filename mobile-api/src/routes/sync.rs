@@ -37,6 +37,6 @@ async fn changes(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let page = sync::sync(&app, &caller.caller, query.cursor.as_deref(), query.limit).await?;
-    let dto = SyncPageDto::new(&page);
+    let dto = SyncPageDto::new(&page, app.settings.light_yellow_days);
     conditional_json_tagged(&headers, &dto, &(&dto.tasks, &dto.removed, dto.has_more))
 }

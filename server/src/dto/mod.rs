@@ -1,9 +1,11 @@
 //! Wire types of the console API; built from domain types, never from database rows directly.
 
 mod orgs;
+mod reminders;
 mod workflow;
 
 pub use orgs::{OrgBody, OrgDto, UserListItem, UserListQuery};
+pub use reminders::ReminderDto;
 pub use workflow::{
     CommentBody, DocumentDto, DocumentQuery, EventDto, ExtensionBody, ExtensionDto, PhaseHistoryDto,
     PlanBody, PlanDto, ReasonBody, ReviewBody, UrgeBody,
@@ -11,7 +13,7 @@ pub use workflow::{
 
 use chrono::{DateTime, Utc};
 use fieldproof_core::domain::{
-    ExifSummary, NewPhase, NewSite, NewTask, Phase, Role, Site, Task, User, Verification,
+    ExifSummary, Light, LightRule, NewPhase, NewSite, NewTask, Phase, Role, Site, Task, User, Verification,
 };
 use fieldproof_core::geodesy::Datum;
 use fieldproof_core::ids::{OrgId, PhotoId, RecordId, SiteId, TaskId, UserId};
@@ -72,6 +74,9 @@ pub struct UserBody {
     /// Required for every role but `admin`.
     #[serde(default)]
     pub org_id: Option<OrgId>,
+    /// A mainland mobile number for reminders.
+    #[serde(default)]
+    pub mobile: Option<String>,
 }
 
 /// `POST /sites`; coordinates are checked by the domain so that every bad field is reported.
@@ -172,6 +177,10 @@ pub struct TaskDto {
     pub region_code: Option<String>,
     pub overdue: bool,
     pub overdue_days: i64,
+    /// Green, yellow, red or done: that of the most urgent open phase.
+    pub light: Light,
+    /// SMS reminders that went out.
+    pub reminders_sent: i64,
     pub next_due_at: Option<DateTime<Utc>>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -185,9 +194,11 @@ pub struct TaskDto {
 }
 
 impl TaskDto {
-    /// The task page as of `now`.
-    pub fn new(v: &TaskView, now: DateTime<Utc>) -> Self {
-        let phases = PhaseDto::of_task(&v.task, &v.phases, now);
+    /// The task page as of the rule's moment.
+    pub fn new(v: &TaskView, rule: &LightRule) -> Self {
+        let now = rule.now;
+        let tz = v.site.timezone;
+        let phases = PhaseDto::of_task(&v.task, &v.phases, rule, tz);
         Self {
             id: v.task.id,
             title: v.task.title.clone(),
@@ -200,6 +211,8 @@ impl TaskDto {
             region_code: v.task.region_code.clone(),
             overdue: phases.iter().any(|p| p.overdue),
             overdue_days: v.task.overdue_days(now),
+            light: rule.of_task(&v.task, tz),
+            reminders_sent: v.reminders_sent,
             next_due_at: v.task.next_due_at,
             created_by: v.task.created_by,
             created_at: v.task.created_at,
@@ -226,7 +239,7 @@ impl TaskDto {
     }
 
     /// A freshly created task, which has no records yet.
-    pub fn created(task: &Task, site: &Site, phases: &[Phase], now: DateTime<Utc>) -> Self {
+    pub fn created(task: &Task, site: &Site, phases: &[Phase], rule: &LightRule) -> Self {
         Self::new(
             &TaskView {
                 task: task.clone(),
@@ -236,8 +249,9 @@ impl TaskDto {
                 plans: vec![],
                 extensions: vec![],
                 urges: vec![],
+                reminders_sent: 0,
             },
-            now,
+            rule,
         )
     }
 }
@@ -254,6 +268,8 @@ pub struct TaskListQuery {
     pub region: Option<String>,
     /// Only tasks with (`true`) or without (`false`) an overdue phase.
     pub overdue: Option<bool>,
+    /// Only tasks with this traffic light: `red`, `yellow`, `green` or `done`.
+    pub light: Option<String>,
     /// Text in the title or description.
     pub q: Option<String>,
     /// `created` (default), `-created` or `next_due`.
@@ -279,12 +295,18 @@ pub struct TaskListItem {
     pub phase_count: i64,
     pub accepted_phase_count: i64,
     pub overdue_phase_count: i64,
+    /// Green, yellow, red or done.
+    pub light: Light,
+    /// SMS reminders that went out.
+    pub reminders_sent: i64,
     pub created_at: DateTime<Utc>,
 }
 
 impl TaskListItem {
-    /// A list row as of `now`.
-    pub fn new(s: &TaskSummary, now: DateTime<Utc>) -> Self {
+    /// A list row as of the rule's moment.
+    pub fn new(s: &TaskSummary, rule: &LightRule) -> Self {
+        let now = rule.now;
+        let tz = s.timezone.parse().unwrap_or(chrono_tz::Tz::Asia__Shanghai);
         Self {
             id: s.task.id,
             title: s.task.title.clone(),
@@ -299,6 +321,8 @@ impl TaskListItem {
             phase_count: s.phase_count,
             accepted_phase_count: s.accepted_phase_count,
             overdue_phase_count: s.overdue_phase_count,
+            light: rule.of_task(&s.task, tz),
+            reminders_sent: s.reminders_sent,
             created_at: s.task.created_at,
         }
     }

@@ -41,13 +41,45 @@ pub struct OrgDto {
     pub region_code: String,
     pub region_name: &'static str,
     pub contacts: Vec<Contact>,
+    /// People reminders cannot reach by SMS, and why.
+    pub unreachable: Vec<Unreachable>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&Org> for OrgDto {
-    fn from(o: &Org) -> Self {
+/// Someone of an organisation whom reminders cannot reach by SMS.
+#[derive(Debug, Serialize)]
+pub struct Unreachable {
+    pub name: String,
+    pub reason: &'static str,
+}
+
+impl OrgDto {
+    /// An organisation with the contacts reminders cannot reach and the supervisors without a
+    /// mobile number.
+    pub fn new(o: &Org, supervisors_without_mobile: Vec<String>) -> Self {
+        let mut unreachable: Vec<Unreachable> = o
+            .contacts
+            .iter()
+            .filter_map(|c| {
+                c.unreachable().map(|reason| Unreachable {
+                    name: c.name.clone(),
+                    reason,
+                })
+            })
+            .collect();
+        if o.kind == OrgKind::Agency && o.contacts.is_empty() {
+            unreachable.push(Unreachable {
+                name: o.name.clone(),
+                reason: "no contacts: reminders for this agency reach nobody",
+            });
+        }
+        unreachable.extend(supervisors_without_mobile.into_iter().map(|name| Unreachable {
+            name,
+            reason: "supervisor without a mobile number: reminders of their tasks do not reach them",
+        }));
         Self {
+            unreachable,
             id: o.id,
             name: o.name.clone(),
             kind: o.kind,

@@ -1,7 +1,9 @@
 //! Plans, reviews, extensions, urges, documents and the audit history.
 
 use chrono::{DateTime, Utc};
-use fieldproof_core::domain::{Document, Extension, NewExtension, NewPhase, NewPlan, Plan, ReviewDecision};
+use fieldproof_core::domain::{
+    Document, Extension, LightRule, NewExtension, NewPhase, NewPlan, Plan, ReviewDecision,
+};
 use fieldproof_core::ids::{DocumentId, ExtensionId, PhaseId, PlanId, TaskId, UserId};
 use fieldproof_core::service::workflow::PhaseView;
 use fieldproof_core::store::ListedEvent;
@@ -148,10 +150,10 @@ pub struct PhaseHistoryDto {
 }
 
 impl PhaseHistoryDto {
-    /// The phase page as of `now`.
-    pub fn new(v: &PhaseView, now: DateTime<Utc>) -> Self {
+    /// The phase page as of the rule's moment.
+    pub fn new(v: &PhaseView, rule: &LightRule) -> Self {
         Self {
-            phase: super::PhaseDto::new(&v.phase, now),
+            phase: super::PhaseDto::new(&v.phase, v.task_status, rule, v.timezone),
             task_id: v.phase.task_id,
             reports: v
                 .reports

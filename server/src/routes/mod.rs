@@ -6,6 +6,7 @@ pub mod documents;
 pub mod health;
 pub mod orgs;
 pub mod photos;
+pub mod receipts;
 pub mod sites;
 pub mod tasks;
 pub mod users;
@@ -26,4 +27,5 @@ pub fn api() -> Router<App> {
         .merge(workflow::router())
         .merge(documents::router())
         .merge(audit::router())
+        .merge(receipts::router())
 }

@@ -24,12 +24,17 @@ async fn create_org(
     Json(body): Json<OrgBody>,
 ) -> Result<(StatusCode, Json<OrgDto>), ApiError> {
     let org = orgs::create_org(&app, &caller.caller, body.into()).await?;
-    Ok((StatusCode::CREATED, Json(OrgDto::from(&org))))
+    Ok((StatusCode::CREATED, Json(OrgDto::new(&org, Vec::new()))))
 }
 
 async fn list_orgs(State(app): State<App>, caller: CurrentUser) -> Result<Json<Vec<OrgDto>>, ApiError> {
     let orgs = orgs::list_orgs(&app, &caller.caller).await?;
-    Ok(Json(orgs.iter().map(OrgDto::from).collect()))
+    let mut out = Vec::with_capacity(orgs.len());
+    for org in &orgs {
+        let without = app.store.supervisors_without_mobile(org.id).await?;
+        out.push(OrgDto::new(org, without));
+    }
+    Ok(Json(out))
 }
 
 async fn deactivate_org(

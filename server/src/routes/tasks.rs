@@ -5,24 +5,26 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::Utc;
-use fieldproof_core::domain::{RegionCode, TaskStatus, ValidationError};
+use fieldproof_core::domain::{Light, RegionCode, TaskStatus, ValidationError};
 use fieldproof_core::ids::TaskId;
 use fieldproof_core::service::workflow::{self, PlanDecision};
-use fieldproof_core::service::{sites, tasks};
-use fieldproof_core::store::{Cursor, EndKind, TaskFilter, TaskSort};
+use fieldproof_core::service::{reminders, sites, tasks};
+use fieldproof_core::store::{Cursor, EndKind, LightCounts, LightFilter, TaskFilter, TaskSort};
 use fieldproof_core::web::{CurrentUser, Json, Path, Query};
 use fieldproof_core::{ApiError, App};
 
 use crate::dto::{
-    CommentBody, EventDto, PhaseDto, PlanBody, PlanDto, ReasonBody, TaskBody, TaskDto, TaskListItem,
-    TaskListQuery, TaskPage, UrgeBody, UrgeDto,
+    CommentBody, EventDto, PhaseDto, PlanBody, PlanDto, ReasonBody, ReminderDto, TaskBody, TaskDto,
+    TaskListItem, TaskListQuery, TaskPage, UrgeBody, UrgeDto,
 };
 
 /// Task routes.
 pub fn router() -> Router<App> {
     Router::new()
         .route("/tasks", get(list_tasks).post(create_task))
+        .route("/tasks/lights", get(count_lights))
         .route("/tasks/{id}", get(find_task))
+        .route("/tasks/{id}/reminders", get(list_reminders))
         .route("/tasks/{id}/acknowledge", post(acknowledge))
         .route("/tasks/{id}/plans", get(list_plans).post(submit_plan))
         .route("/tasks/{id}/plans/{version}/approve", post(approve_plan))
@@ -42,7 +44,12 @@ async fn create_task(
     let site = sites::find_site(&app, &caller.caller, task.site_id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(TaskDto::created(&task, &site, &phases, Utc::now())),
+        Json(TaskDto::created(
+            &task,
+            &site,
+            &phases,
+            &app.settings.light_rule(Utc::now()),
+        )),
     ))
 }
 
@@ -62,6 +69,16 @@ fn filter(q: TaskListQuery) -> Result<TaskFilter, ApiError> {
             errors.add("region", why);
             None
         }
+    });
+    let light = q.light.as_deref().and_then(|l| {
+        let parsed = Light::parse(l);
+        if parsed.is_none() {
+            errors.add("light", "must be `red`, `yellow`, `green` or `done`");
+        }
+        parsed.map(|light| LightFilter {
+            light,
+            yellow_until: Vec::new(),
+        })
     });
     let sort = match q.sort.as_deref() {
         None | Some("created") => TaskSort::Created,
@@ -86,6 +103,7 @@ fn filter(q: TaskListQuery) -> Result<TaskFilter, ApiError> {
         region_prefix,
         overdue: q.overdue,
         text: q.q.filter(|t| !t.trim().is_empty()),
+        light,
         sort,
         limit: q.limit.unwrap_or(50),
         after,
@@ -109,11 +127,26 @@ async fn list_tasks(
             }
             .encode()
         });
-    let now = Utc::now();
+    let rule = app.settings.light_rule(Utc::now());
     Ok(Json(TaskPage {
-        items: items.iter().map(|s| TaskListItem::new(s, now)).collect(),
+        items: items.iter().map(|s| TaskListItem::new(s, &rule)).collect(),
         next_cursor,
     }))
+}
+
+/// How many of the caller's tasks show each light (`{"red": …, "yellow": …, …}`).
+async fn count_lights(State(app): State<App>, caller: CurrentUser) -> Result<Json<LightCounts>, ApiError> {
+    Ok(Json(tasks::count_lights(&app, &caller.caller).await?))
+}
+
+/// A task's reminders, each with its messages (text, number, status, receipt).
+async fn list_reminders(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Path(id): Path<TaskId>,
+) -> Result<Json<Vec<ReminderDto>>, ApiError> {
+    let all = reminders::list(&app, &caller.caller, id).await?;
+    Ok(Json(all.iter().map(|(r, m)| ReminderDto::new(r, m)).collect()))
 }
 
 async fn find_task(
@@ -122,13 +155,13 @@ async fn find_task(
     Path(id): Path<TaskId>,
 ) -> Result<Json<TaskDto>, ApiError> {
     let view = tasks::task_view(&app, &caller.caller, id).await?;
-    Ok(Json(TaskDto::new(&view, Utc::now())))
+    Ok(Json(TaskDto::new(&view, &app.settings.light_rule(Utc::now()))))
 }
 
 /// The task page after an action, so clients see the new state at once.
 async fn task_page(app: &App, caller: &CurrentUser, id: TaskId) -> Result<Json<TaskDto>, ApiError> {
     let view = tasks::task_view(app, &caller.caller, id).await?;
-    Ok(Json(TaskDto::new(&view, Utc::now())))
+    Ok(Json(TaskDto::new(&view, &app.settings.light_rule(Utc::now()))))
 }
 
 async fn acknowledge(
@@ -173,8 +206,15 @@ async fn approve_plan(
         PlanDecision::Approve(body.comment),
     )
     .await?;
-    let now = Utc::now();
-    Ok(Json(phases.iter().map(|p| PhaseDto::new(p, now)).collect()))
+    let task = fieldproof_core::service::visible_task(&app, &caller.caller.user, id).await?;
+    let tz = tasks::site_timezone(&app, &task).await?;
+    let rule = app.settings.light_rule(Utc::now());
+    Ok(Json(
+        phases
+            .iter()
+            .map(|p| PhaseDto::new(p, task.status, &rule, tz))
+            .collect(),
+    ))
 }
 
 async fn reject_plan(

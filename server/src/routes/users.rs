@@ -30,6 +30,7 @@ async fn create_user(
         role: body.role,
         display_name: body.display_name,
         org_id: body.org_id,
+        mobile: body.mobile,
     };
     let user = accounts::create_user(&app, &caller.caller, new).await?;
     Ok((StatusCode::CREATED, Json(UserDto::from(&user))))

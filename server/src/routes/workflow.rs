@@ -60,7 +60,10 @@ async fn find_phase(
     Path(id): Path<PhaseId>,
 ) -> Result<Json<PhaseHistoryDto>, ApiError> {
     let view = workflow::phase_view(&app, &caller.caller, id).await?;
-    Ok(Json(PhaseHistoryDto::new(&view, Utc::now())))
+    Ok(Json(PhaseHistoryDto::new(
+        &view,
+        &app.settings.light_rule(Utc::now()),
+    )))
 }
 
 async fn request_extension(

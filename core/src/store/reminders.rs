@@ -1,0 +1,576 @@
+//! The reminder outbox: phases that may need a reminder, reminders created once by their
+//! unique key, messages claimed with a lease, their outcomes and delivery receipts.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool, placeholders};
+use crate::audit::AuditEvent;
+use crate::ids::{OrgId, PhaseId, TaskId, UrgeId, UserId};
+
+/// Rows per multi-row INSERT: well under both databases' limits on bound values.
+const BATCH: usize = 400;
+
+/// An open phase of a task in progress that falls due before the schedule's horizon.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReminderCandidate {
+    /// The phase.
+    pub phase_id: PhaseId,
+    /// Its title, for the message.
+    pub title: String,
+    /// Its due date.
+    pub due_at: DateTime<Utc>,
+    /// Its task.
+    pub task_id: TaskId,
+    /// The supervision group that issued the task.
+    pub group_id: Option<OrgId>,
+    /// The agency rectifying.
+    pub agency_id: Option<OrgId>,
+    /// The supervisor in charge (who issued the task).
+    pub created_by: UserId,
+    /// The site's time zone.
+    pub timezone: String,
+}
+
+/// One SMS to one person, as created.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Its id, also sent to the provider so that receipts and duplicates can be matched.
+    pub id: uuid::Uuid,
+    /// Whose person it is (the daily cap and reports are per organisation).
+    pub org_id: Option<OrgId>,
+    /// Who.
+    pub recipient_name: String,
+    /// The number (or what the organisation entered when it is not a mobile).
+    pub mobile: String,
+    /// The site's time zone, for quiet hours and the daily cap's day.
+    pub timezone: String,
+    /// The template's variables as JSON (`[[name, value], …]`).
+    pub params: String,
+    /// The text as the recipient reads it.
+    pub body: String,
+    /// `queued`, or `unreachable` when the number cannot take an SMS.
+    pub status: &'static str,
+    /// Why it is unreachable.
+    pub error: Option<String>,
+}
+
+/// One reminder event with its messages and its audit event.
+#[derive(Debug, Clone)]
+pub struct NewReminder {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The task.
+    pub task_id: TaskId,
+    /// The phase, absent for an urge on a whole task.
+    pub phase_id: Option<PhaseId>,
+    /// `due_soon`, `overdue`, `escalation` or `urge`.
+    pub kind: &'static str,
+    /// The schedule step.
+    pub step: i32,
+    /// The phase's due date the reminder was made for.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The urge it carries.
+    pub urge_id: Option<UrgeId>,
+    /// Unique per event: a second scheduler making the same one creates nothing.
+    pub dedup_key: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// One per person.
+    pub messages: Vec<NewMessage>,
+    /// `reminder.created`.
+    pub event: AuditEvent,
+}
+
+/// A reminder as listed on its task.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReminderRow {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The task.
+    pub task_id: TaskId,
+    /// The phase.
+    pub phase_id: Option<PhaseId>,
+    /// Its kind.
+    pub kind: String,
+    /// Its step.
+    pub step: i32,
+    /// The due date it was made for.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The urge it carries.
+    pub urge_id: Option<UrgeId>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One message of a reminder with its whole story.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Its reminder.
+    pub reminder_id: uuid::Uuid,
+    /// The task.
+    pub task_id: TaskId,
+    /// The recipient's organisation.
+    pub org_id: Option<OrgId>,
+    /// Who.
+    pub recipient_name: String,
+    /// The number.
+    pub mobile: String,
+    /// The site's time zone.
+    pub timezone: String,
+    /// The reminder kind (which template).
+    pub kind: String,
+    /// The template's variables as JSON.
+    pub params: String,
+    /// The text.
+    pub body: String,
+    /// `queued`, `sending`, `sent`, `delivered`, `failed` or `unreachable`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i32,
+    /// When it is next tried.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed or why it waits.
+    pub last_error: Option<String>,
+    /// The provider that took it.
+    pub provider: Option<String>,
+    /// The provider's id for it (Aliyun BizId, Tencent SerialNo).
+    pub provider_message_id: Option<String>,
+    /// When the provider took it.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// When the phone received it, by the receipt.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The delivery receipt as the provider sent it.
+    pub receipt: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+const MESSAGE_COLUMNS: &str = "id, reminder_id, task_id, org_id, recipient_name, mobile, timezone, kind, \
+     params, body, status, attempts, next_attempt_at, last_error, provider, provider_message_id, \
+     sent_at, delivered_at, receipt, created_at";
+
+/// The rows due for sending, oldest first; also those whose sender died (lease expired, for
+/// which `next_attempt_at` holds the lease's end).
+const CLAIM_CANDIDATES: &str = "SELECT id FROM reminder_messages \
+     WHERE status IN ('queued', 'sending') AND next_attempt_at <= $3 \
+     ORDER BY next_attempt_at LIMIT $4";
+
+/// What a receipt says happened to a message.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// Our message id when the provider echoes it back (OutId, SessionContext).
+    pub message_id: Option<uuid::Uuid>,
+    /// The provider's id for it.
+    pub provider_message_id: Option<String>,
+    /// Whether the phone got it.
+    pub delivered: bool,
+    /// When, by the provider.
+    pub at: DateTime<Utc>,
+    /// The receipt as sent, kept with the message.
+    pub raw: String,
+}
+
+/// Inserts the reminders of the slice `$chunk` whose key is still free, with their messages
+/// and audit events, inside the caller's transaction `$tx`; evaluates to how many were new.
+/// A macro because the statements must be typed for each backend's transaction.
+macro_rules! insert_reminders {
+    ($tx:ident, $chunk:expr) => {{
+        let chunk: &[$crate::store::NewReminder] = $chunk;
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO reminders (id, task_id, phase_id, kind, step, due_at, urge_id, dedup_key, created_at) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.id)
+                .push_bind(r.task_id)
+                .push_bind(r.phase_id)
+                .push_bind(r.kind)
+                .push_bind(r.step)
+                .push_bind(r.due_at)
+                .push_bind(r.urge_id)
+                .push_bind(r.dedup_key.as_str())
+                .push_bind(r.created_at);
+        });
+        q.push(" ON CONFLICT (dedup_key) DO NOTHING RETURNING id");
+        let ids: Vec<uuid::Uuid> = q.build_query_scalar().fetch_all(&mut *$tx).await?;
+        let won: Vec<&$crate::store::NewReminder> = chunk.iter().filter(|r| ids.contains(&r.id)).collect();
+        let messages: Vec<(&$crate::store::NewReminder, &$crate::store::NewMessage)> = won
+            .iter()
+            .flat_map(|r| r.messages.iter().map(move |m| (*r, m)))
+            .collect();
+        for part in messages.chunks(400) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO reminder_messages (id, reminder_id, task_id, org_id, recipient_name, mobile, \
+                 timezone, kind, params, body, status, attempts, next_attempt_at, last_error, created_at) ",
+            );
+            q.push_values(part, |mut b, (r, m)| {
+                b.push_bind(m.id)
+                    .push_bind(r.id)
+                    .push_bind(r.task_id)
+                    .push_bind(m.org_id)
+                    .push_bind(m.recipient_name.as_str())
+                    .push_bind(m.mobile.as_str())
+                    .push_bind(m.timezone.as_str())
+                    .push_bind(r.kind)
+                    .push_bind(m.params.as_str())
+                    .push_bind(m.body.as_str())
+                    .push_bind(m.status)
+                    .push_bind(0_i32)
+                    .push_bind(r.created_at)
+                    .push_bind(m.error.as_deref())
+                    .push_bind(r.created_at);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        let events: Vec<&$crate::audit::AuditEvent> = won.iter().map(|r| &r.event).collect();
+        $crate::store::audit::insert_events!($tx, events);
+        won.len()
+    }};
+}
+pub(crate) use insert_reminders;
+
+impl Store {
+    /// Open phases of tasks in progress due before `horizon`, by the partial due-date index.
+    pub async fn reminder_candidates(&self, horizon: DateTime<Utc>) -> StoreResult<Vec<ReminderCandidate>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(CANDIDATES_SQL).bind(horizon).fetch_all(pool).await?
+        }))
+    }
+
+    /// The executed plan of the candidate scan (`EXPLAIN ANALYZE` on PostgreSQL), for the
+    /// benchmark's note.
+    pub async fn explain_reminder_candidates(&self, horizon: DateTime<Utc>) -> StoreResult<String> {
+        let lines: Vec<String> = match self {
+            Store::Postgres(pool) => {
+                sqlx::query_scalar(&format!("EXPLAIN (ANALYZE, BUFFERS) {CANDIDATES_SQL}"))
+                    .bind(horizon)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(&format!("EXPLAIN QUERY PLAN {CANDIDATES_SQL}"))
+                        .bind(horizon)
+                        .fetch_all(pool)
+                        .await?;
+                rows.into_iter().map(|r| r.3).collect()
+            }
+        };
+        Ok(lines.join("\n"))
+    }
+
+    /// Which of `keys` already name a reminder.
+    pub async fn existing_reminder_keys(&self, keys: &[String]) -> StoreResult<Vec<String>> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH) {
+            let sql = format!(
+                "SELECT dedup_key FROM reminders WHERE dedup_key IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let rows: Vec<String> = on_pool!(self, pool => {
+                let mut q = sqlx::query_scalar(&sql);
+                for k in chunk {
+                    q = q.bind(k);
+                }
+                q.fetch_all(pool).await?
+            });
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// Creates the reminders whose key is still free, with their messages and audit events, in
+    /// one transaction; returns how many were created (a key taken meanwhile by another
+    /// scheduler is skipped, with its messages).
+    pub async fn create_reminders(&self, reminders: &[NewReminder]) -> StoreResult<usize> {
+        if reminders.is_empty() {
+            return Ok(0);
+        }
+        let mut created = 0;
+        for chunk in reminders.chunks(BATCH) {
+            created += in_tx!(self, tx => { insert_reminders!(tx, chunk) });
+        }
+        Ok(created)
+    }
+
+    /// Leases up to `limit` due messages to `owner` until `now + lease`.
+    ///
+    /// PostgreSQL skips rows another sender is claiming (`FOR UPDATE SKIP LOCKED`); SQLite
+    /// serialises writers, so the same statement without the lock clause is atomic there.
+    pub async fn claim_messages(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<MessageRow>> {
+        let update = |candidates: &str| {
+            format!(
+                "UPDATE reminder_messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2, \
+                 next_attempt_at = $2 WHERE id IN ({candidates}) RETURNING {MESSAGE_COLUMNS}"
+            )
+        };
+        let until = now + lease;
+        Ok(match self {
+            Store::Postgres(pool) => {
+                let sql = update(&format!("{CLAIM_CANDIDATES} FOR UPDATE SKIP LOCKED"));
+                sqlx::query_as(&sql)
+                    .bind(owner)
+                    .bind(until)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_as(&update(CLAIM_CANDIDATES))
+                    .bind(owner)
+                    .bind(until)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+        })
+    }
+
+    /// Counts one SMS against `org`'s cap for `day`; `false` (and nothing counted) when the
+    /// cap is reached.
+    pub async fn take_sms_quota(&self, org: OrgId, day: &str, cap: u32) -> StoreResult<bool> {
+        let row: Option<i32> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO sms_daily_usage (org_id, day, sent) VALUES ($1, $2, 1) \
+                 ON CONFLICT (org_id, day) DO UPDATE SET sent = sms_daily_usage.sent + 1 \
+                 WHERE sms_daily_usage.sent < $3 RETURNING sent",
+            )
+            .bind(org)
+            .bind(day)
+            .bind(i64::from(cap))
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.is_some_and(|sent| i64::from(sent) <= i64::from(cap)))
+    }
+
+    /// Puts a claimed message back to wait until `until` (quiet hours, the daily cap, or a
+    /// retry after a provider error when `attempted`); `false` when the lease was lost.
+    pub async fn defer_message(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        until: DateTime<Utc>,
+        why: &str,
+        attempted: bool,
+    ) -> StoreResult<bool> {
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE reminder_messages SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
+                 next_attempt_at = $3, last_error = $4, attempts = attempts + $5 \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(until)
+            .bind(why)
+            .bind(i32::from(attempted))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Ends a claimed message as `sent` (with the provider's id) or `failed` (with why), with
+    /// its audit event; `false` when the lease was lost.
+    pub async fn finish_message(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        provider: &str,
+        outcome: MessageOutcome<'_>,
+        event: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let (status, provider_id, error) = match outcome {
+            MessageOutcome::Sent { provider_message_id } => ("sent", Some(provider_message_id), None),
+            MessageOutcome::Failed { error } => ("failed", None, Some(error)),
+        };
+        in_tx!(self, tx => {
+            let done = sqlx::query(
+                "UPDATE reminder_messages SET status = $3, lease_owner = NULL, lease_expires_at = NULL, \
+                 attempts = attempts + 1, provider = $4, provider_message_id = $5, last_error = $6, \
+                 sent_at = CASE WHEN $3 = 'sent' THEN $7 ELSE sent_at END \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(status)
+            .bind(provider)
+            .bind(provider_id)
+            .bind(error)
+            .bind(event.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 {
+                audit::insert(event).execute(&mut *tx).await?;
+            }
+            Ok::<bool, StoreError>(done == 1)
+        })
+    }
+
+    /// Files a delivery receipt on its message (matched by our id, else the provider's id),
+    /// with its audit event; the message's task, or `None` when no message matches.
+    pub async fn record_receipt(
+        &self,
+        provider: &str,
+        receipt: &Receipt,
+        event_for: impl FnOnce(&MessageRow) -> AuditEvent,
+    ) -> StoreResult<Option<TaskId>> {
+        let status = if receipt.delivered { "delivered" } else { "failed" };
+        in_tx!(self, tx => {
+            let row: Option<MessageRow> = match (receipt.message_id, &receipt.provider_message_id) {
+                (Some(id), _) => {
+                    sqlx::query_as(&format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM reminder_messages WHERE id = $1 AND provider = $2"
+                    ))
+                    .bind(id)
+                    .bind(provider)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                (None, Some(pid)) => {
+                    sqlx::query_as(&format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM reminder_messages \
+                         WHERE provider = $1 AND provider_message_id = $2"
+                    ))
+                    .bind(provider)
+                    .bind(pid.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                (None, None) => None,
+            };
+            match row {
+                Some(row) if matches!(row.status.as_str(), "sent" | "delivered" | "failed") => {
+                    sqlx::query(
+                        "UPDATE reminder_messages SET status = $2, delivered_at = $3, receipt = $4, \
+                         last_error = CASE WHEN $2 = 'failed' THEN 'not delivered' ELSE last_error END \
+                         WHERE id = $1",
+                    )
+                    .bind(row.id)
+                    .bind(status)
+                    .bind(receipt.delivered.then_some(receipt.at))
+                    .bind(receipt.raw.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    let event = event_for(&row);
+                    audit::insert(&event).execute(&mut *tx).await?;
+                    Ok::<Option<TaskId>, StoreError>(Some(row.task_id))
+                }
+                _ => Ok(None),
+            }
+        })
+    }
+
+    /// A task's reminders, oldest first, with their messages.
+    pub async fn list_reminders(&self, task: TaskId) -> StoreResult<Vec<(ReminderRow, Vec<MessageRow>)>> {
+        let (reminders, messages): (Vec<ReminderRow>, Vec<MessageRow>) = on_pool!(self, pool => {
+            let r = sqlx::query_as(
+                "SELECT id, task_id, phase_id, kind, step, due_at, urge_id, created_at FROM reminders \
+                 WHERE task_id = $1 ORDER BY created_at, id",
+            )
+            .bind(task)
+            .fetch_all(pool)
+            .await?;
+            let m = sqlx::query_as(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM reminder_messages WHERE task_id = $1 ORDER BY created_at, id"
+            ))
+            .bind(task)
+            .fetch_all(pool)
+            .await?;
+            (r, m)
+        });
+        Ok(reminders
+            .into_iter()
+            .map(|r| {
+                let mine = messages
+                    .iter()
+                    .filter(|m| m.reminder_id == r.id)
+                    .cloned()
+                    .collect();
+                (r, mine)
+            })
+            .collect())
+    }
+
+    /// A user's display name, mobile number and organisation, for reminders.
+    pub async fn reminder_contact(
+        &self,
+        id: UserId,
+    ) -> StoreResult<Option<(String, Option<String>, Option<OrgId>)>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT display_name, mobile, org_id FROM users WHERE id = $1 AND active")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// Active supervisors of `org` without a mobile number, whom reminders cannot reach.
+    pub async fn supervisors_without_mobile(&self, org: OrgId) -> StoreResult<Vec<String>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT display_name FROM users WHERE org_id = $1 AND active AND role = 'supervisor' \
+                 AND (mobile IS NULL OR mobile = '') ORDER BY username",
+            )
+            .bind(org)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// SMS reminders of a task that went out (sent or delivered).
+    pub async fn reminders_sent(&self, task: TaskId) -> StoreResult<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM reminder_messages WHERE task_id = $1 AND status IN ('sent', 'delivered')",
+            )
+            .bind(task)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Messages that could not go out for want of a mobile number, per organisation.
+    pub async fn unreachable_messages(&self, org: OrgId) -> StoreResult<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM reminder_messages WHERE org_id = $1 AND status = 'unreachable'",
+            )
+            .bind(org)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+}
+
+/// How a send attempt ended for good.
+#[derive(Debug, Clone, Copy)]
+pub enum MessageOutcome<'a> {
+    /// The provider took it.
+    Sent {
+        /// The provider's id for it.
+        provider_message_id: &'a str,
+    },
+    /// The provider refused it for good, or every attempt failed.
+    Failed {
+        /// Why.
+        error: &'a str,
+    },
+}
+
+const CANDIDATES_SQL: &str = "SELECT p.id AS phase_id, p.title, p.due_at, p.task_id, t.group_id, \
+     t.agency_id, t.created_by, s.timezone \
+     FROM phases p JOIN tasks t ON t.id = p.task_id JOIN sites s ON s.id = t.site_id \
+     WHERE p.status <> 'accepted' AND p.due_at <= $1 AND t.status = 'in_progress'";
