@@ -40,6 +40,7 @@ const MAX_DB_CONNECTIONS: u32 = 16;
 
 /// Connects the store and object storage named by `settings` and applies migrations.
 pub async fn open_app(settings: Settings) -> anyhow::Result<App> {
+    fieldproof_core::sms::install_tls_provider();
     tokio::fs::create_dir_all(&settings.data_dir)
         .await
         .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;

@@ -20,6 +20,7 @@ mod inspect;
 mod lists;
 mod openapi;
 mod processes;
+mod reminders;
 mod resumable;
 mod sync;
 mod worker;

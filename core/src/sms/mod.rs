@@ -42,6 +42,12 @@ pub enum SendError {
     Transient(String),
 }
 
+/// Makes aws-lc-rs (which the S3 client already links) the process's TLS crypto: the HTTP
+/// client of the providers asks for the process default. Harmless to call again.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// The configured provider with its HTTP client.
 #[derive(Debug, Clone)]
 pub struct Sms {
@@ -53,6 +59,7 @@ pub struct Sms {
 impl Sms {
     /// The provider the settings name (checked complete when the settings loaded).
     pub fn new(settings: std::sync::Arc<Settings>) -> Result<Self, SendError> {
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.sms_timeout_secs.max(1)))
             .build()

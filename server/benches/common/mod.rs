@@ -18,6 +18,7 @@ pub struct Http {
 impl Http {
     /// Signs in as `username`.
     pub async fn login(base: &str, username: &str, password: &str) -> Http {
+        fieldproof_core::sms::install_tls_provider();
         let client = reqwest::Client::new();
         let r: Value = client
             .post(format!("{base}/api/v1/auth/login"))

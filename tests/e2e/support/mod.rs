@@ -7,4 +7,5 @@ pub mod pg;
 pub mod photos;
 pub mod s3;
 pub mod server;
+pub mod sms;
 pub mod world;

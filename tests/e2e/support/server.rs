@@ -250,7 +250,10 @@ impl Client {
     pub fn new(base: &str) -> Client {
         Client {
             base: base.to_owned(),
-            http: reqwest::Client::new(),
+            http: {
+                fieldproof_core::sms::install_tls_provider();
+                reqwest::Client::new()
+            },
             token: None,
         }
     }
