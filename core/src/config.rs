@@ -203,6 +203,8 @@ pub struct Settings {
     pub reminder_quiet_hours: String,
     /// Most SMS sent to one organisation's people per site-local day; later ones wait.
     pub reminder_daily_cap: u32,
+    /// A task may be urged by SMS once per window of this many seconds; more is 429.
+    pub urge_window_secs: u64,
     /// How often each replica looks for reminders to create and send, in seconds.
     pub reminder_scan_secs: u64,
     /// Where SMS go: `log`, `webhook`, `aliyun` or `tencent`.
@@ -311,6 +313,7 @@ impl Default for Settings {
             reminder_escalate_after_days: 7,
             reminder_quiet_hours: "22:00-07:00".into(),
             reminder_daily_cap: 200,
+            urge_window_secs: 600,
             reminder_scan_secs: 60,
             sms_provider: SmsProviderKind::Log,
             sms_endpoint: None,
@@ -397,6 +400,21 @@ impl Settings {
                     return Err(missing("sms_app_id"));
                 }
             }
+        }
+        for (name, url) in [
+            ("sms_endpoint", &self.sms_endpoint),
+            ("sms_webhook_url", &self.sms_webhook_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be an http:// or https:// URL"
+                )));
+            }
+        }
+        if self.urge_window_secs == 0 {
+            return Err(ConfigError::Invalid("urge_window_secs must be at least 1".into()));
         }
         if self.sms_max_attempts < 1 {
             return Err(ConfigError::Invalid("sms_max_attempts must be at least 1".into()));

@@ -52,6 +52,14 @@ pub enum ApiError {
         /// Seconds until the next attempt is allowed.
         retry_after_secs: i64,
     },
+    /// The task was urged by SMS within the last urge window.
+    #[error("this task was already urged by SMS within the last {window_secs} seconds; try again later")]
+    TooManyUrges {
+        /// The window's length.
+        window_secs: u64,
+        /// Seconds until the next urge is allowed.
+        retry_after_secs: i64,
+    },
     /// A document's bytes are not what it claims to be.
     #[error(transparent)]
     Document(#[from] DocError),
@@ -176,6 +184,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (code, S::CONFLICT),
             ApiError::InvalidTransition(_) => ("invalid_transition", S::CONFLICT),
             ApiError::TooManyAttempts { .. } => ("too_many_attempts", S::TOO_MANY_REQUESTS),
+            ApiError::TooManyUrges { .. } => ("too_many_urges", S::TOO_MANY_REQUESTS),
             ApiError::Document(DocError::Empty) => ("empty_file", S::UNPROCESSABLE_ENTITY),
             ApiError::Document(DocError::Malformed(_)) => ("document_malformed", S::UNPROCESSABLE_ENTITY),
             ApiError::Document(_) => ("unsupported_type", S::UNSUPPORTED_MEDIA_TYPE),
@@ -296,7 +305,8 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::TooManyAttempts { retry_after_secs } = &self
+        if let ApiError::TooManyAttempts { retry_after_secs }
+        | ApiError::TooManyUrges { retry_after_secs, .. } = &self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(&1).to_string())
         {
             headers.insert(header::RETRY_AFTER, v);

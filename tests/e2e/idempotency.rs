@@ -88,7 +88,9 @@ async fn repeated_photo_put_is_idempotent_and_different_bytes_conflict() {
 
 #[tokio::test]
 async fn an_idempotency_key_makes_any_post_safe_to_retry() {
-    let server = TestServer::start(Env::embedded().await).await;
+    let mut env = Env::embedded().await;
+    env.settings.urge_window_secs = 1;
+    let server = TestServer::start(env).await;
     let world = crate::support::world::World::new(&server).await;
     let f = world.issue(1).await;
     let sup = &world.a.supervisor;
@@ -134,7 +136,9 @@ async fn an_idempotency_key_makes_any_post_safe_to_retry() {
     replayed.assert_problem(422, "validation_failed");
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
 
-    // Five retries racing: one runs, the others wait (409) or get its answer.
+    // Five retries racing: one runs, the others wait (409) or get its answer. (A task is
+    // urged once per urge window of a second here; wait for the next.)
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let racing: Vec<_> = (0..5)
         .map(|_| {
             let (c, req) = (sup.clone(), urge(sup, Some("k2"), "第二次催办"));
@@ -150,6 +154,7 @@ async fn an_idempotency_key_makes_any_post_safe_to_retry() {
     assert_eq!(urges().await, 2);
 
     // Without a key every POST acts; a malformed key is refused.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(sup.send(urge(sup, None, "第三次催办")).await.status, 201);
     assert_eq!(urges().await, 3);
     let twice = sup

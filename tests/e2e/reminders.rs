@@ -293,6 +293,16 @@ async fn lights_and_the_schedule_on_the_log_provider() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
+    // Urging the same phase again within the urge window is 429 and writes nothing; the
+    // other phase may still be urged.
+    let again = sup
+        .post(
+            &format!("/api/v1/tasks/{}/urges", s.task),
+            &json!({ "message": "再催一次", "phase_id": s.phases[0] }),
+        )
+        .await;
+    again.assert_problem(429, "too_many_urges");
+    assert!(again.header("retry-after").is_some());
     let list = reminders_when(sup, &s.task, |l| l.len() == 3 && settled(l)).await;
     let urge = of_kind(&list, "urge");
     let to: Vec<&str> = urge[0]["messages"]
@@ -308,6 +318,12 @@ async fn lights_and_the_schedule_on_the_log_provider() {
             .as_str()
             .unwrap()
             .starts_with("督查组催办")
+    );
+    let page = sup.get(&task_path).await.json();
+    assert_eq!(
+        page["urges"].as_array().unwrap().len(),
+        1,
+        "the refused urge left no row"
     );
 
     // Everything is in the task's audit trail.

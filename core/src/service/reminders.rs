@@ -292,7 +292,9 @@ pub async fn scan(app: &App, now: DateTime<Utc>) -> Result<usize, ApiError> {
 }
 
 /// The reminder that carries a manual urge to the agency's contacts by SMS (created in the
-/// urge's own transaction).
+/// urge's own transaction). Its key names the task (and phase) and the urge window it falls
+/// in, so a task or phase is urged by SMS at most once per `urge_window_secs`, on every
+/// replica.
 pub async fn urge_reminder(
     app: &App,
     urge: &Urge,
@@ -313,14 +315,11 @@ pub async fn urge_reminder(
         kind: ReminderKind::Urge,
         step: 0,
     };
-    Ok(build(
-        &about,
-        step,
-        format!("urge:{}", urge.id),
-        Some(urge),
-        people,
-        urge.created_at,
-    ))
+    let window = i64::try_from(app.settings.urge_window_secs.max(1)).unwrap_or(i64::MAX);
+    let about_what = urge.phase_id.map_or_else(|| "task".to_owned(), |p| p.to_string());
+    let bucket = urge.created_at.timestamp().div_euclid(window);
+    let key = format!("urge:{}:{about_what}:{bucket}", urge.task_id);
+    Ok(build(&about, step, key, Some(urge), people, urge.created_at))
 }
 
 /// The start of the next site-local day, when a capped organisation may be sent to again.

@@ -310,7 +310,19 @@ pub async fn urge(
     let tz = super::tasks::site_timezone(app, &task).await?;
     let about = phase.as_ref().map(|p| (p.id, p.title.as_str(), p.due_at));
     let reminder = reminders::urge_reminder(app, &urge, task.agency_id, about, tz).await?;
-    app.store.create_urge(&urge, &caller.actor(), &reminder).await?;
+    match app.store.create_urge(&urge, &caller.actor(), &reminder).await {
+        Ok(()) => {}
+        Err(StoreError::Duplicate(_)) => {
+            let window = app.settings.urge_window_secs.max(1);
+            let w = i64::try_from(window).unwrap_or(i64::MAX);
+            let now = urge.created_at.timestamp();
+            return Err(ApiError::TooManyUrges {
+                window_secs: window,
+                retry_after_secs: w - now.rem_euclid(w),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
     app.reminder_queued.notify_one();
     Ok(urge)
 }

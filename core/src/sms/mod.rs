@@ -60,7 +60,9 @@ impl Sms {
     /// The provider the settings name (checked complete when the settings loaded).
     pub fn new(settings: std::sync::Arc<Settings>) -> Result<Self, SendError> {
         install_tls_provider();
+        // A provider that redirects is misconfigured or hijacked: never follow it elsewhere.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(settings.sms_timeout_secs.max(1)))
             .build()
             .map_err(|e| SendError::Transient(format!("HTTP client: {e}")))?;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::reminders::insert_reminders;
-use super::{NewReminder, Store, StoreResult, audit, in_tx, on_pool, placeholders};
+use super::{NewReminder, Store, StoreError, StoreResult, audit, in_tx, on_pool, placeholders};
 use crate::audit::{Actor, AuditEvent};
 use crate::domain::Urge;
 use crate::ids::{PhaseId, TaskId, UrgeId, UserId};
@@ -32,7 +32,9 @@ impl From<UrgeRow> for Urge {
 }
 
 impl Store {
-    /// Records an urge with the reminder that carries it by SMS, in one transaction.
+    /// Records an urge with the reminder that carries it by SMS, in one transaction;
+    /// [`StoreError::Duplicate`] (and nothing written) when the reminder's key is taken: the
+    /// task was urged within the same window.
     pub async fn create_urge(&self, urge: &Urge, actor: &Actor, reminder: &NewReminder) -> StoreResult<()> {
         let event = AuditEvent::new(
             urge.created_at,
@@ -57,7 +59,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             audit::insert(&event).execute(&mut *tx).await?;
-            insert_reminders!(tx, std::slice::from_ref(reminder));
+            if insert_reminders!(tx, std::slice::from_ref(reminder)) == 0 {
+                return Err(StoreError::Duplicate("urge window"));
+            }
         });
         Ok(())
     }
