@@ -109,8 +109,8 @@ async fn seed(pool: &sqlx::PgPool, tasks: i64, now: DateTime<Utc>) {
     .await
     .unwrap();
     sqlx::query(
-        "UPDATE tasks t SET next_due_at = (SELECT MIN(p.due_at) FROM phases p \
-         WHERE p.task_id = t.id AND p.status <> 'accepted')",
+        "UPDATE tasks t SET next_due_at = d.due FROM (SELECT task_id, MIN(due_at) AS due FROM phases \
+         WHERE status <> 'accepted' GROUP BY task_id) d WHERE d.task_id = t.id",
     )
     .execute(pool)
     .await

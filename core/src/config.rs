@@ -492,6 +492,36 @@ mod tests {
     }
 
     #[test]
+    fn reminder_and_sms_settings_are_checked() {
+        let bad = |s: Settings| s.validate().unwrap_err().to_string();
+        let quiet = Settings {
+            reminder_quiet_hours: "25:00-07:00".into(),
+            ..Settings::default()
+        };
+        assert!(bad(quiet).contains("reminder_quiet_hours"));
+        let aliyun = Settings {
+            sms_provider: SmsProviderKind::Aliyun,
+            ..Settings::default()
+        };
+        assert!(bad(aliyun).contains("sms_access_key_id"));
+        let tencent = Settings {
+            sms_provider: SmsProviderKind::Tencent,
+            sms_access_key_id: Some(Secret::new("id")),
+            sms_access_key_secret: Some(Secret::new("key")),
+            ..Settings::default()
+        };
+        assert!(bad(tencent).contains("sms_app_id"));
+        let webhook = Settings {
+            sms_provider: SmsProviderKind::Webhook,
+            sms_webhook_url: Some("file:///etc/passwd".into()),
+            sms_webhook_secret: Some(Secret::new("k")),
+            ..Settings::default()
+        };
+        assert!(bad(webhook).contains("http"));
+        assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
     fn all_digit_secrets_load_as_text() {
         let s: Secret = serde_json::from_str("12345678").unwrap();
         assert_eq!(s.expose(), "12345678");

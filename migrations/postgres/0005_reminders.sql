@@ -30,7 +30,7 @@ CREATE TABLE reminder_messages (
     kind                 TEXT NOT NULL,
     params               TEXT NOT NULL,
     body                 TEXT NOT NULL,
-    status               TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'unreachable')),
+    status               TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'unreachable', 'cancelled')),
     attempts             INTEGER NOT NULL DEFAULT 0,
     next_attempt_at      TIMESTAMPTZ NOT NULL,
     lease_owner          TEXT,

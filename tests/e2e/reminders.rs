@@ -108,6 +108,30 @@ async fn set_due(store: &Store, task: &str, phase: &str, due: DateTime<Utc>) {
     }
 }
 
+/// Accepts a phase and makes its waiting messages due now, as if the night had passed.
+async fn accept_and_wake(store: &Store, phase: &str) {
+    let phase = uuid::Uuid::parse_str(phase).unwrap();
+    let now = Utc::now();
+    macro_rules! run {
+        ($pool:expr) => {{
+            sqlx::query("UPDATE phases SET status = 'accepted' WHERE id = $1")
+                .bind(phase)
+                .execute($pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE reminder_messages SET next_attempt_at = $1 WHERE status = 'queued'")
+                .bind(now)
+                .execute($pool)
+                .await
+                .unwrap();
+        }};
+    }
+    match store {
+        Store::Postgres(pool) => run!(pool),
+        Store::Sqlite(pool) => run!(pool),
+    }
+}
+
 /// The task's reminders once `done` holds for them (polled for up to 60 s).
 async fn reminders_when(c: &Client, task: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let path = format!("/api/v1/tasks/{task}/reminders");
@@ -192,6 +216,11 @@ async fn lights_and_the_schedule_on_the_log_provider() {
         sup.get("/api/v1/tasks/lights").await.json(),
         json!({"red": 0, "yellow": 1, "green": 0, "done": 0})
     );
+    // Phones see the same lights in sync.
+    let synced = s.agency_user.get("/mobile/v1/sync").await.json();
+    assert_eq!(synced["tasks"][0]["light"], "yellow", "{synced}");
+    assert_eq!(synced["tasks"][0]["phases"][0]["light"], "yellow");
+    assert_eq!(synced["tasks"][0]["phases"][1]["light"], "green");
     sup.get("/api/v1/tasks?light=amber")
         .await
         .assert_problem(422, "validation_failed");
@@ -368,6 +397,40 @@ async fn quiet_hours_and_the_daily_cap_defer_sending() {
         let next: DateTime<Utc> = m["next_attempt_at"].as_str().unwrap().parse().unwrap();
         assert!(next > Utc::now() + Duration::minutes(30), "{m}");
     }
+    // The phase is accepted during the night: in the morning the waiting notices are
+    // cancelled, not sent.
+    let morning = {
+        let mut settings = (*server.app.settings).clone();
+        settings.reminder_quiet_hours = String::new();
+        fieldproof_core::App::new(
+            settings,
+            server.app.store.clone(),
+            server.app.objects.clone(),
+            fieldproof_core::auth::Passwords::new(1).unwrap(),
+        )
+    };
+    accept_and_wake(&server.app.store, &s.phases[0]).await;
+    let sms = fieldproof_core::sms::Sms::new(morning.settings.clone()).unwrap();
+    reminders::send_due(&morning, &sms, "morning", Utc::now())
+        .await
+        .unwrap();
+    let list = reminders_when(&s.supervisor, &s.task, settled).await;
+    assert!(
+        messages(&list).iter().all(|m| m["status"] == "cancelled"),
+        "{list:?}"
+    );
+    let history = s
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}/history", s.task))
+        .await
+        .json();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "reminder.cancelled")
+    );
     server.stop().await;
 
     // A cap of one SMS a day per organisation: the agency's second contact waits for tomorrow.

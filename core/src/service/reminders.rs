@@ -346,6 +346,33 @@ async fn deliver(
             .await?;
         return Ok(());
     }
+    let attempt = m.attempts + 1;
+    let to = mask_mobile(&m.mobile);
+    let event = |action: &str, extra: serde_json::Value| {
+        let mut summary = serde_json::json!({
+            "message_id": m.id, "to": to, "provider": sms.name(), "attempt": attempt,
+        });
+        if let (Some(o), Some(e)) = (summary.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        AuditEvent::new(
+            Utc::now(),
+            &Actor::system(),
+            action,
+            "reminder",
+            m.reminder_id,
+            &summary,
+        )
+        .on_task(m.task_id)
+    };
+    if !app.store.reminder_stands(m.reminder_id).await? {
+        let reason = "the phase was accepted, its due date moved or its task ended before it was sent";
+        let e = event("reminder.cancelled", serde_json::json!({ "reason": reason }));
+        app.store
+            .finish_message(m.id, owner, sms.name(), MessageOutcome::Cancelled { reason }, &e)
+            .await?;
+        return Ok(());
+    }
     let day = now.with_timezone(&tz).format("%Y-%m-%d").to_string();
     let payer = m.org_id.unwrap_or(OrgId(uuid::Uuid::nil()));
     if !app
@@ -370,25 +397,6 @@ async fn deliver(
         kind,
         params: &params,
         text: &m.body,
-    };
-    let attempt = m.attempts + 1;
-    let to = mask_mobile(&m.mobile);
-    let event = |action: &str, extra: serde_json::Value| {
-        let mut summary = serde_json::json!({
-            "message_id": m.id, "to": to, "provider": sms.name(), "attempt": attempt,
-        });
-        if let (Some(o), Some(e)) = (summary.as_object_mut(), extra.as_object()) {
-            o.extend(e.clone());
-        }
-        AuditEvent::new(
-            Utc::now(),
-            &Actor::system(),
-            action,
-            "reminder",
-            m.reminder_id,
-            &summary,
-        )
-        .on_task(m.task_id)
     };
     match sms.send(&outgoing).await {
         Ok(provider_id) => {

@@ -125,7 +125,7 @@ pub struct MessageRow {
     pub params: String,
     /// The text.
     pub body: String,
-    /// `queued`, `sending`, `sent`, `delivered`, `failed` or `unreachable`.
+    /// `queued`, `sending`, `sent`, `delivered`, `failed`, `unreachable` or `cancelled`.
     pub status: String,
     /// Attempts made.
     pub attempts: i32,
@@ -391,14 +391,15 @@ impl Store {
         outcome: MessageOutcome<'_>,
         event: &AuditEvent,
     ) -> StoreResult<bool> {
-        let (status, provider_id, error) = match outcome {
-            MessageOutcome::Sent { provider_message_id } => ("sent", Some(provider_message_id), None),
-            MessageOutcome::Failed { error } => ("failed", None, Some(error)),
+        let (status, provider_id, error, attempted) = match outcome {
+            MessageOutcome::Sent { provider_message_id } => ("sent", Some(provider_message_id), None, 1),
+            MessageOutcome::Failed { error } => ("failed", None, Some(error), 1),
+            MessageOutcome::Cancelled { reason } => ("cancelled", None, Some(reason), 0),
         };
         in_tx!(self, tx => {
             let done = sqlx::query(
                 "UPDATE reminder_messages SET status = $3, lease_owner = NULL, lease_expires_at = NULL, \
-                 attempts = attempts + 1, provider = $4, provider_message_id = $5, last_error = $6, \
+                 attempts = attempts + $8, provider = $4, provider_message_id = $5, last_error = $6, \
                  sent_at = CASE WHEN $3 = 'sent' THEN $7 ELSE sent_at END \
                  WHERE id = $1 AND lease_owner = $2 AND status = 'sending'",
             )
@@ -409,6 +410,7 @@ impl Store {
             .bind(provider_id)
             .bind(error)
             .bind(event.at)
+            .bind(attempted)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -530,6 +532,23 @@ impl Store {
         }))
     }
 
+    /// Whether a reminder still stands: an urge always; a scheduled one while its phase is
+    /// open with the same due date and its task is in progress.
+    pub async fn reminder_stands(&self, reminder: uuid::Uuid) -> StoreResult<bool> {
+        let n: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM reminders r JOIN tasks t ON t.id = r.task_id \
+                 LEFT JOIN phases p ON p.id = r.phase_id \
+                 WHERE r.id = $1 AND (r.kind = 'urge' OR (p.status <> 'accepted' AND p.due_at = r.due_at \
+                 AND t.status = 'in_progress'))",
+            )
+            .bind(reminder)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(n > 0)
+    }
+
     /// SMS reminders of a task that went out (sent or delivered).
     pub async fn reminders_sent(&self, task: TaskId) -> StoreResult<i64> {
         Ok(on_pool!(self, pool => {
@@ -567,6 +586,12 @@ pub enum MessageOutcome<'a> {
     Failed {
         /// Why.
         error: &'a str,
+    },
+    /// Its reason went away before it was sent (the phase was accepted, its due date moved,
+    /// or its task ended): not sent.
+    Cancelled {
+        /// Why.
+        reason: &'a str,
     },
 }
 
