@@ -103,6 +103,28 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Settings that are text whatever they look like. Environment values are typed by their
+/// look (`0123` would become the number 123, a Tencent app id a number where text is
+/// expected), so these are taken from the environment exactly as written.
+const TEXT_SETTINGS: &[&str] = &[
+    "admin_password",
+    "database_url",
+    "storage_url",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+    "sms_sign_name",
+    "sms_access_key_id",
+    "sms_access_key_secret",
+    "sms_app_id",
+    "sms_template_due_soon",
+    "sms_template_overdue",
+    "sms_template_escalation",
+    "sms_template_urge",
+    "sms_webhook_url",
+    "sms_webhook_secret",
+    "sms_callback_secret",
+];
+
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -229,8 +251,8 @@ pub struct Settings {
     pub sms_template_escalation: String,
     /// Approved template code or id of a manual urge.
     pub sms_template_urge: String,
-    /// URL the `webhook` provider posts to.
-    pub sms_webhook_url: Option<String>,
+    /// URL the `webhook` provider posts to (a secret: it may carry credentials).
+    pub sms_webhook_url: Option<Secret>,
     /// Key the `webhook` provider signs its posts with (HMAC-SHA256).
     pub sms_webhook_secret: Option<Secret>,
     /// Key delivery receipts must be signed with (HMAC-SHA256); receipts are refused unset.
@@ -344,6 +366,11 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment = figment.merge(Env::prefixed("FIELDPROOF_").ignore(&["config"]));
+        for key in TEXT_SETTINGS {
+            if let Ok(value) = std::env::var(format!("FIELDPROOF_{}", key.to_ascii_uppercase())) {
+                figment = figment.merge(Serialized::default(key, value));
+            }
+        }
         let settings: Settings = figment.extract().map_err(Box::new)?;
         settings.validate()?;
         Ok(settings)
@@ -385,25 +412,37 @@ impl Settings {
                 self.sms_provider.as_str()
             ))
         };
+        let set = |s: &Option<Secret>| s.as_ref().is_some_and(|s| !s.expose().trim().is_empty());
         match self.sms_provider {
             SmsProviderKind::Log => {}
             SmsProviderKind::Webhook => {
-                if self.sms_webhook_url.is_none() || self.sms_webhook_secret.is_none() {
+                if !set(&self.sms_webhook_url) || !set(&self.sms_webhook_secret) {
                     return Err(missing("sms_webhook_url and sms_webhook_secret"));
                 }
             }
             SmsProviderKind::Aliyun | SmsProviderKind::Tencent => {
-                if self.sms_access_key_id.is_none() || self.sms_access_key_secret.is_none() {
+                if !set(&self.sms_access_key_id) || !set(&self.sms_access_key_secret) {
                     return Err(missing("sms_access_key_id and sms_access_key_secret"));
                 }
-                if self.sms_provider == SmsProviderKind::Tencent && self.sms_app_id.is_none() {
+                if self.sms_provider == SmsProviderKind::Tencent
+                    && self.sms_app_id.as_deref().is_none_or(|a| a.trim().is_empty())
+                {
                     return Err(missing("sms_app_id"));
+                }
+                if self.sms_sign_name.trim().is_empty() {
+                    return Err(missing("sms_sign_name"));
                 }
             }
         }
+        if self.sms_callback_secret.is_some() && !set(&self.sms_callback_secret) {
+            return Err(ConfigError::Invalid(
+                "sms_callback_secret must not be empty (leave it unset to refuse receipts)".into(),
+            ));
+        }
+        let webhook = self.sms_webhook_url.as_ref().map(|u| u.expose().to_owned());
         for (name, url) in [
             ("sms_endpoint", &self.sms_endpoint),
-            ("sms_webhook_url", &self.sms_webhook_url),
+            ("sms_webhook_url", &webhook),
         ] {
             if let Some(url) = url
                 && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -431,7 +470,7 @@ impl Settings {
             .map(Some)
             .ok_or_else(|| {
                 ConfigError::Invalid(format!(
-                    "reminder_quiet_hours `{}` is not `HH:MM-HH:MM`",
+                    "reminder_quiet_hours `{}` is not `HH:MM-HH:MM` with different start and end",
                     self.reminder_quiet_hours
                 ))
             })
@@ -513,7 +552,7 @@ mod tests {
         assert!(bad(tencent).contains("sms_app_id"));
         let webhook = Settings {
             sms_provider: SmsProviderKind::Webhook,
-            sms_webhook_url: Some("file:///etc/passwd".into()),
+            sms_webhook_url: Some(Secret::new("file:///etc/passwd")),
             sms_webhook_secret: Some(Secret::new("k")),
             ..Settings::default()
         };

@@ -465,6 +465,15 @@ async fn quiet_hours_and_the_daily_cap_defer_sending() {
     server.stop().await;
 }
 
+/// A Tencent status callback for the message with serial number `sid`.
+fn receipt_text(sid: &str, status: &str) -> Vec<u8> {
+    let errmsg = if status == "SUCCESS" { "DELIVRD" } else { "MN:0017" };
+    json!([{ "user_receive_time": "2026-12-04 10:00:00", "nationcode": "86", "mobile": "13800138000",
+             "report_status": status, "errmsg": errmsg, "description": "用户短信送达成功", "sid": sid }])
+    .to_string()
+    .into_bytes()
+}
+
 /// Settings for a provider at `p`.
 fn provider_settings(env: &mut Env, kind: SmsProviderKind, p: &Provider) {
     let s = &mut env.settings;
@@ -474,7 +483,7 @@ fn provider_settings(env: &mut Env, kind: SmsProviderKind, p: &Provider) {
     s.sms_access_key_secret = Some(Secret::new(sms::SECRET));
     s.sms_app_id = Some("1400000000".into());
     s.sms_template_overdue = "SMS_71390007".into();
-    s.sms_webhook_url = Some(p.url.clone());
+    s.sms_webhook_url = Some(Secret::new(p.url.clone()));
     s.sms_webhook_secret = Some(Secret::new(sms::SECRET));
     s.sms_callback_secret = Some(Secret::new("receipt-secret"));
 }
@@ -627,10 +636,7 @@ async fn tencent_sends_and_signed_receipts_are_filed() {
         }
         anon.send(req)
     };
-    let receipt = json!([{ "user_receive_time": "2026-12-04 10:00:00", "nationcode": "86", "mobile": "13800138000",
-                           "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功", "sid": serial }])
-    .to_string()
-    .into_bytes();
+    let receipt = receipt_text(&serial, "SUCCESS");
     let now = Utc::now().timestamp().to_string();
     // Unsigned, wrongly signed, signed for another body, or stale: 401 and nothing filed.
     post(receipt.clone(), None, None)
@@ -700,6 +706,45 @@ async fn tencent_sends_and_signed_receipts_are_filed() {
         .unwrap();
     assert_eq!(wang["delivered_at"], "2026-12-04T02:00:00Z");
     assert_eq!(wang["receipt"]["errmsg"], "DELIVRD");
+
+    // Delivered is final: a repeat, or a late "not delivered", changes nothing and adds no
+    // event; the log provider takes no receipts; a body over the JSON limit is 413.
+    let r = post(
+        receipt.clone(),
+        Some(now.clone()),
+        Some(sms::sign("receipt-secret", &now, &receipt)),
+    )
+    .await;
+    assert_eq!(r.json(), json!({"received": 1, "matched": 0}));
+    let late = receipt_text(&serial, "FAIL");
+    let r = post(
+        late.clone(),
+        Some(now.clone()),
+        Some(sms::sign("receipt-secret", &now, &late)),
+    )
+    .await;
+    assert_eq!(r.json(), json!({"received": 1, "matched": 0}));
+    let list = reminders_when(&s.supervisor, &s.task, settled).await;
+    let wang = messages(&list)
+        .into_iter()
+        .find(|m| m["recipient"] == "王工")
+        .unwrap();
+    assert_eq!(wang["status"], "delivered");
+    let log = anon
+        .send(
+            anon.request(reqwest::Method::POST, "/api/v1/sms/receipts/log")
+                .body("[]"),
+        )
+        .await;
+    log.assert_problem(404, "not_found");
+    let big = vec![b' '; 2 * 1024 * 1024];
+    post(
+        big.clone(),
+        Some(now.clone()),
+        Some(sms::sign("receipt-secret", &now, &big)),
+    )
+    .await
+    .assert_problem(413, "payload_too_large");
     let history = s
         .supervisor
         .get(&format!("/api/v1/tasks/{}/history", s.task))
@@ -778,5 +823,47 @@ async fn the_webhook_is_signed_and_carries_its_idempotency_key() {
         .find(|m| m["id"] == id.as_str())
         .unwrap();
     assert_eq!(wang["error"], "not delivered");
+
+    // Twenty relays racing with the same receipt for the supervisor's message on SQLite:
+    // every post is answered 200, one of them files it, and it is audited once.
+    let sup_id = m.iter().find(|m| m["recipient"] == "sup").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!([{ "id": sup_id, "delivered": true, "at": "2026-12-04T02:00:00Z" }]).to_string();
+    let racing: Vec<_> = (0..20)
+        .map(|_| {
+            let (anon, body, now) = (anon.clone(), body.clone(), now.clone());
+            tokio::spawn(async move {
+                let sig = sms::sign("receipt-secret", &now, body.as_bytes());
+                let req = anon
+                    .request(reqwest::Method::POST, "/api/v1/sms/receipts/webhook")
+                    .header("x-fieldproof-timestamp", now)
+                    .header("x-fieldproof-signature", sig)
+                    .body(body);
+                let r = anon.send(req).await;
+                (r.status, r.json()["matched"].as_i64())
+            })
+        })
+        .collect();
+    let mut matched = 0;
+    for handle in racing {
+        let (status, n) = handle.await.unwrap();
+        assert_eq!(status, 200);
+        matched += n.unwrap();
+    }
+    assert_eq!(matched, 1);
+    let history = s
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}/history", s.task))
+        .await
+        .json();
+    let delivered = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "reminder.delivered")
+        .count();
+    assert_eq!(delivered, 1);
     server.stop().await;
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::region::RegionCode;
-use super::validation::{ValidationError, check_text};
+use super::validation::{ValidationError, check_line};
 use crate::ids::OrgId;
 
 /// Which side of the workflow an organisation is on.
@@ -98,7 +98,7 @@ impl NewOrg {
     /// Checks every field and returns the parsed region and normalised contacts.
     pub fn validate(&self) -> Result<(RegionCode, Vec<Contact>), ValidationError> {
         let mut e = ValidationError::default();
-        check_text(&mut e, "name", &self.name, 100);
+        check_line(&mut e, "name", &self.name, 100);
         let region = RegionCode::parse(&self.region_code)
             .map_err(|why| e.add("region_code", why))
             .ok();
@@ -107,7 +107,7 @@ impl NewOrg {
         }
         let mut contacts = Vec::with_capacity(self.contacts.len());
         for (i, c) in self.contacts.iter().enumerate() {
-            check_text(&mut e, &format!("contacts[{i}].name"), &c.name, 50);
+            check_line(&mut e, &format!("contacts[{i}].name"), &c.name, 50);
             match normalise_mobile(&c.mobile).or_else(|| phone_like(&c.mobile)) {
                 Some(mobile) => contacts.push(Contact {
                     name: c.name.trim().to_owned(),
@@ -128,25 +128,31 @@ impl NewOrg {
     }
 }
 
-/// A landline as entered (`0315-2345678`, `+86 10 6552 9988`): 7 to 20 characters of
-/// digits, spaces, `-` and a leading `+`, with at least 7 digits.
-fn phone_like(raw: &str) -> Option<String> {
+/// The digits of a number as entered, without a `+86` or `0086` country code, spaces and
+/// dashes; `None` if anything else is in it.
+fn national_digits(raw: &str) -> Option<String> {
     let t = raw.trim();
-    let body = t.strip_prefix('+').unwrap_or(t);
-    let ok = (7..=20).contains(&t.len())
-        && body.chars().all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
-        && body.chars().filter(char::is_ascii_digit).count() >= 7;
-    ok.then(|| t.to_owned())
+    let t = t
+        .strip_prefix("+86")
+        .or_else(|| t.strip_prefix("0086"))
+        .unwrap_or(t);
+    let digits: String = t.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    digits.bytes().all(|b| b.is_ascii_digit()).then_some(digits)
+}
+
+/// A landline as entered (`0315-2345678`, `+86 10 6552 9988`): an area code starting with 0
+/// and the number, 10 to 12 digits, or a local number of 7 or 8 digits. A number starting
+/// with 1 is a mobile or a mistake, never a landline.
+fn phone_like(raw: &str) -> Option<String> {
+    let digits = national_digits(raw)?;
+    let with_area = digits.starts_with('0') && (10..=12).contains(&digits.len());
+    let local = !digits.starts_with(['0', '1']) && (7..=8).contains(&digits.len());
+    (with_area || local).then(|| raw.trim().to_owned())
 }
 
 /// `+86 138-0013-8000` → `13800138000`; `None` unless eleven digits starting with 1[3-9].
 pub fn normalise_mobile(raw: &str) -> Option<String> {
-    let digits: String = raw
-        .trim()
-        .trim_start_matches("+86")
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .collect();
+    let digits = national_digits(raw)?;
     let bytes = digits.as_bytes();
     let ok = bytes.len() == 11
         && bytes.iter().all(u8::is_ascii_digit)
@@ -192,6 +198,15 @@ mod tests {
         assert_eq!(err.errors[0].field, "contacts[0].mobile");
         let (_, contacts) = org("130200", "0315-2345678").validate().unwrap();
         assert!(contacts[0].unreachable().is_some());
+        let mut two_lines = org("130200", "13800138000");
+        two_lines.name = "机构\nX".into();
+        assert_eq!(two_lines.validate().unwrap_err().errors[0].field, "name");
+        for typo in ["139001390001", "12900139000", "1380013800"] {
+            let err = org("130200", typo).validate().unwrap_err();
+            assert_eq!(err.errors[0].field, "contacts[0].mobile", "{typo}");
+        }
+        let (_, contacts) = org("130200", "0086 138 0013 8000").validate().unwrap();
+        assert_eq!(contacts[0].mobile, "13800138000");
         let (_, contacts) = org("130200", "+86 138 0013 8000").validate().unwrap();
         assert_eq!(contacts[0].mobile, "13800138000");
         assert!(contacts[0].unreachable().is_none());

@@ -50,6 +50,15 @@ pub fn check_text(errors: &mut ValidationError, field: &str, value: &str, max: u
     }
 }
 
+/// Checks a one-line text (a name): as [`check_text`], and no line breaks or tabs either.
+pub fn check_line(errors: &mut ValidationError, field: &str, value: &str, max: usize) {
+    if value.chars().any(char::is_control) {
+        errors.add(field, "must be one line without control characters");
+    } else {
+        check_text(errors, field, value, max);
+    }
+}
+
 /// Checks that a text field is at most `max` characters, without control characters (but
 /// line breaks and tabs) or bidirectional overrides, which can disguise what a reviewer reads.
 pub fn check_len(errors: &mut ValidationError, field: &str, value: &str, max: usize) {

@@ -22,7 +22,9 @@ use crate::domain::{Org, Role, Urge};
 use crate::error::ApiError;
 use crate::ids::{OrgId, PhaseId, TaskId, UserId};
 use crate::sms::{Outgoing, SendError, Sms, receipts, verify_body};
-use crate::store::{MessageOutcome, MessageRow, NewMessage, NewReminder, Receipt, ReminderRow};
+use crate::store::{
+    MessageOutcome, MessageRow, NewMessage, NewReminder, Receipt, ReceiptTarget, ReminderRow,
+};
 
 /// Messages one sender leases at a time, and sends this many at once.
 const CLAIM_BATCH: i64 = 32;
@@ -257,10 +259,9 @@ pub async fn scan(app: &App, now: DateTime<Utc>) -> Result<usize, ApiError> {
             wanted.push((i, step, dedup_key(c.phase_id, step, c.due_at)));
         }
     }
-    let keys: Vec<String> = wanted.iter().map(|w| w.2.clone()).collect();
     let taken: HashSet<String> = app
         .store
-        .existing_reminder_keys(&keys)
+        .existing_reminder_keys(now + schedule.horizon())
         .await?
         .into_iter()
         .collect();
@@ -346,7 +347,8 @@ async fn deliver(
             .await?;
         return Ok(());
     }
-    let attempt = m.attempts + 1;
+    // The claim counted this attempt.
+    let attempt = m.attempts;
     let to = mask_mobile(&m.mobile);
     let event = |action: &str, extra: serde_json::Value| {
         let mut summary = serde_json::json!({
@@ -370,6 +372,23 @@ async fn deliver(
         let e = event("reminder.cancelled", serde_json::json!({ "reason": reason }));
         app.store
             .finish_message(m.id, owner, sms.name(), MessageOutcome::Cancelled { reason }, &e)
+            .await?;
+        return Ok(());
+    }
+    if attempt > s.sms_max_attempts {
+        let why = format!(
+            "gave up after {} attempts (the sender stopped during the last ones)",
+            s.sms_max_attempts
+        );
+        let e = event("reminder.failed", serde_json::json!({ "error": why }));
+        app.store
+            .finish_message(
+                m.id,
+                owner,
+                sms.name(),
+                MessageOutcome::Failed { error: &why },
+                &e,
+            )
             .await?;
         return Ok(());
     }
@@ -418,7 +437,7 @@ async fn deliver(
             tracing::info!(id = %m.id, to = %to, "SMS sent");
         }
         Err(SendError::Transient(why)) if attempt < s.sms_max_attempts => {
-            let shift = u32::try_from(m.attempts.clamp(0, 16)).unwrap_or(16);
+            let shift = u32::try_from((attempt - 1).clamp(0, 16)).unwrap_or(16);
             let delay = s.sms_backoff_secs.saturating_mul(1u64 << shift).min(6 * 3600);
             let until = Utc::now() + Duration::seconds(i64::try_from(delay).unwrap_or(3600));
             tracing::warn!(id = %m.id, to = %to, attempt, error = %why, "SMS failed; will retry");
@@ -524,7 +543,7 @@ pub async fn receive(
     signature: Option<&str>,
     body: &[u8],
 ) -> Result<(usize, usize), ApiError> {
-    if !matches!(provider, "log" | "webhook" | "aliyun" | "tencent") {
+    if !matches!(provider, "webhook" | "aliyun" | "tencent") {
         return Err(ApiError::NotFound("provider"));
     }
     let Some(secret) = &app.settings.sms_callback_secret else {
@@ -544,24 +563,23 @@ pub async fn receive(
         ));
     }
     let parsed: Vec<Receipt> = receipts::parse(provider, body, now).map_err(ApiError::Malformed)?;
-    let mut matched = 0;
-    for r in &parsed {
-        let delivered = r.delivered;
-        let found = app
-            .store
-            .record_receipt(provider, r, |m: &MessageRow| {
-                AuditEvent::new(
-                    now,
-                    &Actor::system(),
-                    if delivered { "reminder.delivered" } else { "reminder.undelivered" },
-                    "reminder",
-                    m.reminder_id,
-                    &serde_json::json!({ "message_id": m.id, "to": mask_mobile(&m.mobile), "provider": provider }),
-                )
-                .on_task(m.task_id)
-            })
-            .await?;
-        matched += usize::from(found.is_some());
-    }
+    let matched = app
+        .store
+        .record_receipts(provider, &parsed, |m: &ReceiptTarget, delivered| {
+            AuditEvent::new(
+                now,
+                &Actor::system(),
+                if delivered {
+                    "reminder.delivered"
+                } else {
+                    "reminder.undelivered"
+                },
+                "reminder",
+                m.reminder_id,
+                &serde_json::json!({ "message_id": m.id, "to": mask_mobile(&m.mobile), "provider": provider }),
+            )
+            .on_task(m.task_id)
+        })
+        .await?;
     Ok((parsed.len(), matched))
 }

@@ -78,8 +78,21 @@ impl Sms {
         self.kind.as_str()
     }
 
-    /// Sends one message; the provider's id for it.
+    /// Sends one message; the provider's id for it. What the provider says is scrubbed
+    /// before anyone keeps it (see [`scrub`]).
     pub async fn send(&self, msg: &Outgoing<'_>) -> Result<String, SendError> {
+        match self.send_raw(msg).await {
+            Ok(id) => Ok(id
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_PROVIDER_ID)
+                .collect()),
+            Err(SendError::Refused(why)) => Err(SendError::Refused(scrub(&why))),
+            Err(SendError::Transient(why)) => Err(SendError::Transient(scrub(&why))),
+        }
+    }
+
+    async fn send_raw(&self, msg: &Outgoing<'_>) -> Result<String, SendError> {
         let s = &self.settings;
         match self.kind {
             SmsProviderKind::Log => {
@@ -97,6 +110,37 @@ impl Sms {
             SmsProviderKind::Tencent => tencent::send(&self.http, s, msg).await,
         }
     }
+}
+
+/// Longest provider message id kept.
+const MAX_PROVIDER_ID: usize = 128;
+/// Longest provider error text kept.
+const MAX_ERROR_CHARS: usize = 200;
+
+/// A provider's words as we keep and show them: runs of seven or more digits (a phone number
+/// the provider echoed back) masked like [`mask_mobile`], control characters dropped, at most
+/// 200 characters.
+pub fn scrub(text: &str) -> String {
+    let mut out = String::new();
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if digits.len() >= 7 {
+            out.push_str(&mask_mobile(digits));
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out.chars().take(MAX_ERROR_CHARS).collect()
 }
 
 /// The approved template code or id of `kind`.
@@ -123,4 +167,19 @@ fn retryable(status: reqwest::StatusCode) -> bool {
     status.is_server_error()
         || status == reqwest::StatusCode::TOO_MANY_REQUESTS
         || status == reqwest::StatusCode::REQUEST_TIMEOUT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub;
+
+    #[test]
+    fn echoed_numbers_are_masked_and_long_answers_cut() {
+        assert_eq!(
+            scrub("400: invalid mobile 13900139000, code 1234"),
+            "400: invalid mobile 139****9000, code 1234"
+        );
+        assert_eq!(scrub(&"x".repeat(5000)).len(), 200);
+        assert_eq!(scrub("a\nb"), "ab");
+    }
 }

@@ -2,7 +2,7 @@
 //! and Tencent (status callbacks) send arrays of their own objects with Beijing local times;
 //! the webhook gateway sends ours.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use crate::store::Receipt;
@@ -33,13 +33,20 @@ struct TencentReceipt {
     user_receive_time: Option<String>,
 }
 
-/// `2017-02-02 22:23:24` in Beijing time, as both cloud providers write it.
-fn beijing(text: Option<&str>) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(text?, "%Y-%m-%d %H:%M:%S").ok()?;
-    chrono_tz::Asia::Shanghai
-        .from_local_datetime(&naive)
-        .earliest()
+/// `2017-02-02 22:23:24` in Beijing time, as both cloud providers write it; `now` when the
+/// provider sent none, an error when it sent something else.
+fn beijing(text: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let Some(text) = text else { return Ok(now) };
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .and_then(|naive| chrono_tz::Asia::Shanghai.from_local_datetime(&naive).earliest())
         .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| {
+            format!(
+                "`{}` is not a time like 2017-02-02 22:23:24",
+                text.chars().take(40).collect::<String>()
+            )
+        })
 }
 
 /// Reads a receipt post of `provider`; why not, for a 422.
@@ -72,7 +79,8 @@ pub fn parse(provider: &str, body: &[u8], now: DateTime<Utc>) -> Result<Vec<Rece
                         message_id: r.out_id.as_deref().and_then(|s| s.parse().ok()),
                         provider_message_id: r.biz_id,
                         delivered: r.success,
-                        at: beijing(r.report_time.as_deref()).unwrap_or(now),
+                        at: beijing(r.report_time.as_deref(), now)
+                            .map_err(|e| format!("receipt [{i}]: {e}"))?,
                         raw,
                     }
                 }
@@ -82,12 +90,20 @@ pub fn parse(provider: &str, body: &[u8], now: DateTime<Utc>) -> Result<Vec<Rece
                         message_id: None,
                         provider_message_id: Some(r.sid),
                         delivered: r.report_status == "SUCCESS",
-                        at: beijing(r.user_receive_time.as_deref()).unwrap_or(now),
+                        at: beijing(r.user_receive_time.as_deref(), now)
+                            .map_err(|e| format!("receipt [{i}]: {e}"))?,
                         raw,
                     }
                 }
                 other => return Err(format!("no provider `{other}`")),
             })
+        })
+        .map(|r: Result<Receipt, String>| {
+            let r = r?;
+            if r.at > now + Duration::hours(1) {
+                return Err(format!("a receipt dated {} is in the future", r.at.to_rfc3339()));
+            }
+            Ok(r)
         })
         .collect()
 }
@@ -111,5 +127,14 @@ mod tests {
         assert!(parse("tencent", b"{}", now).is_err());
         assert!(parse("aliyun", br#"[{"success":"yes"}]"#, now).is_err());
         assert!(parse("smoke", b"[{}]", now).is_err());
+        assert!(
+            parse(
+                "tencent",
+                br#"[{"sid":"x","report_status":"SUCCESS","user_receive_time":"garbage"}]"#,
+                now
+            )
+            .is_err()
+        );
+        assert!(parse("webhook", br#"[{"id":"0190f4c6-1111-7000-8000-000000000001","delivered":true,"at":"9999-12-31T23:59:59Z"}]"#, now).is_err());
     }
 }

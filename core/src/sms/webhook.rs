@@ -24,7 +24,7 @@ pub async fn send(http: &reqwest::Client, s: &Settings, msg: &Outgoing<'_>) -> R
     .to_string();
     let timestamp = Utc::now().timestamp();
     let resp = http
-        .post(url)
+        .post(url.expose())
         .header("content-type", "application/json")
         .header("idempotency-key", msg.id.to_string())
         .header("x-fieldproof-timestamp", timestamp.to_string())

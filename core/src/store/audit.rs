@@ -16,7 +16,7 @@ const EVENT_COLUMNS: &str = "id, at, actor_id, actor_org_id, actor_role, client_
 /// (a macro because the row binder must be typed for each backend's transaction).
 macro_rules! insert_events {
     ($tx:ident, $events:expr) => {
-        for part in $events.chunks(400) {
+        for part in $events.chunks(2000) {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO audit_events (id, at, actor_id, actor_org_id, actor_role, client_ip, \
                  user_agent, action, entity_kind, entity_id, task_id, summary) ",

@@ -40,7 +40,8 @@ pub use idempotency::Claim;
 pub use photos::{ClaimedPhoto, DuplicateUse, NewPhoto, PhotoContext, PhotoRow, PutOutcome};
 pub use records::{RecordOutcome, ReviewOutcome};
 pub use reminders::{
-    MessageOutcome, MessageRow, NewMessage, NewReminder, Receipt, ReminderCandidate, ReminderRow,
+    MessageOutcome, MessageRow, NewMessage, NewReminder, Receipt, ReceiptTarget, ReminderCandidate,
+    ReminderRow,
 };
 pub use task_list::{Cursor, LightCounts, LightFilter, Scope, TaskFilter, TaskSort, TaskSummary};
 pub use tasks::{EndKind, Issuer};

@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool, placeholders};
+use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool};
 use crate::audit::AuditEvent;
 use crate::ids::{OrgId, PhaseId, TaskId, UrgeId, UserId};
 
 /// Rows per multi-row INSERT: well under both databases' limits on bound values.
-const BATCH: usize = 400;
+/// Reminders per transaction, and rows per multi-row INSERT: 2,000 rows of at most 15 values
+/// stay under SQLite's 32,766 bound values.
+const BATCH: usize = 2000;
 
 /// An open phase of a task in progress that falls due before the schedule's horizon.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -157,6 +159,19 @@ const CLAIM_CANDIDATES: &str = "SELECT id FROM reminder_messages \
      WHERE status IN ('queued', 'sending') AND next_attempt_at <= $3 \
      ORDER BY next_attempt_at LIMIT $4";
 
+/// The message a receipt moved on, for its audit event.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReceiptTarget {
+    /// The message.
+    pub id: uuid::Uuid,
+    /// Its reminder.
+    pub reminder_id: uuid::Uuid,
+    /// Its task.
+    pub task_id: TaskId,
+    /// Its number.
+    pub mobile: String,
+}
+
 /// What a receipt says happened to a message.
 #[derive(Debug, Clone)]
 pub struct Receipt {
@@ -194,12 +209,13 @@ macro_rules! insert_reminders {
         });
         q.push(" ON CONFLICT (dedup_key) DO NOTHING RETURNING id");
         let ids: Vec<uuid::Uuid> = q.build_query_scalar().fetch_all(&mut *$tx).await?;
+        let ids: std::collections::HashSet<uuid::Uuid> = ids.into_iter().collect();
         let won: Vec<&$crate::store::NewReminder> = chunk.iter().filter(|r| ids.contains(&r.id)).collect();
         let messages: Vec<(&$crate::store::NewReminder, &$crate::store::NewMessage)> = won
             .iter()
             .flat_map(|r| r.messages.iter().map(move |m| (*r, m)))
             .collect();
-        for part in messages.chunks(400) {
+        for part in messages.chunks(2000) {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO reminder_messages (id, reminder_id, task_id, org_id, recipient_name, mobile, \
                  timezone, kind, params, body, status, attempts, next_attempt_at, last_error, created_at) ",
@@ -260,24 +276,18 @@ impl Store {
         Ok(lines.join("\n"))
     }
 
-    /// Which of `keys` already name a reminder.
-    pub async fn existing_reminder_keys(&self, keys: &[String]) -> StoreResult<Vec<String>> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(BATCH) {
-            let sql = format!(
-                "SELECT dedup_key FROM reminders WHERE dedup_key IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let rows: Vec<String> = on_pool!(self, pool => {
-                let mut q = sqlx::query_scalar(&sql);
-                for k in chunk {
-                    q = q.bind(k);
-                }
-                q.fetch_all(pool).await?
-            });
-            found.extend(rows);
-        }
-        Ok(found)
+    /// The keys of the reminders already made for the open phases due before `horizon` (for
+    /// their current due dates): one join, whatever the planner knows of the table's size.
+    pub async fn existing_reminder_keys(&self, horizon: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT r.dedup_key FROM phases p JOIN reminders r ON r.phase_id = p.id AND r.due_at = p.due_at \
+                 WHERE p.status <> 'accepted' AND p.due_at <= $1",
+            )
+            .bind(horizon)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Creates the reminders whose key is still free, with their messages and audit events, in
@@ -308,7 +318,7 @@ impl Store {
         let update = |candidates: &str| {
             format!(
                 "UPDATE reminder_messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2, \
-                 next_attempt_at = $2 WHERE id IN ({candidates}) RETURNING {MESSAGE_COLUMNS}"
+                 next_attempt_at = $2, attempts = attempts + 1 WHERE id IN ({candidates}) RETURNING {MESSAGE_COLUMNS}"
             )
         };
         let until = now + lease;
@@ -373,7 +383,8 @@ impl Store {
             .bind(owner)
             .bind(until)
             .bind(why)
-            .bind(i32::from(attempted))
+            // The claim counted an attempt; waiting (quiet hours, the cap) is not one.
+            .bind(if attempted { 0_i32 } else { -1 })
             .execute(pool)
             .await?
             .rows_affected()
@@ -392,9 +403,10 @@ impl Store {
         event: &AuditEvent,
     ) -> StoreResult<bool> {
         let (status, provider_id, error, attempted) = match outcome {
-            MessageOutcome::Sent { provider_message_id } => ("sent", Some(provider_message_id), None, 1),
-            MessageOutcome::Failed { error } => ("failed", None, Some(error), 1),
-            MessageOutcome::Cancelled { reason } => ("cancelled", None, Some(reason), 0),
+            MessageOutcome::Sent { provider_message_id } => ("sent", Some(provider_message_id), None, 0),
+            MessageOutcome::Failed { error } => ("failed", None, Some(error), 0),
+            // The claim counted an attempt that was not made.
+            MessageOutcome::Cancelled { reason } => ("cancelled", None, Some(reason), -1),
         };
         in_tx!(self, tx => {
             let done = sqlx::query(
@@ -410,7 +422,7 @@ impl Store {
             .bind(provider_id)
             .bind(error)
             .bind(event.at)
-            .bind(attempted)
+            .bind(attempted as i32)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -421,57 +433,59 @@ impl Store {
         })
     }
 
-    /// Files a delivery receipt on its message (matched by our id, else the provider's id),
-    /// with its audit event; the message's task, or `None` when no message matches.
-    pub async fn record_receipt(
+    /// Files delivery receipts on their messages (matched by our id, else the provider's id)
+    /// with an audit event each, all in one transaction; returns how many changed a message.
+    /// A receipt only moves a `sent` message on, so `delivered` and an undelivered report
+    /// are final, a repeat changes nothing and writes no event, and a message never sent
+    /// takes none. Each statement writes before it reads, so SQLite never has to upgrade a
+    /// reader's lock.
+    pub async fn record_receipts(
         &self,
         provider: &str,
-        receipt: &Receipt,
-        event_for: impl FnOnce(&MessageRow) -> AuditEvent,
-    ) -> StoreResult<Option<TaskId>> {
-        let status = if receipt.delivered { "delivered" } else { "failed" };
+        receipts: &[Receipt],
+        event_for: impl Fn(&ReceiptTarget, bool) -> AuditEvent,
+    ) -> StoreResult<usize> {
+        let sql = "UPDATE reminder_messages SET status = $3, delivered_at = $4, receipt = $5, \
+                   last_error = CASE WHEN $3 = 'failed' THEN 'not delivered' ELSE last_error END \
+                   WHERE provider = $1 AND status = 'sent' AND id = $2 \
+                   RETURNING id, reminder_id, task_id, mobile";
+        let by_provider_id = "UPDATE reminder_messages SET status = $3, delivered_at = $4, receipt = $5, \
+                   last_error = CASE WHEN $3 = 'failed' THEN 'not delivered' ELSE last_error END \
+                   WHERE provider = $1 AND status = 'sent' AND provider_message_id = $2 \
+                   RETURNING id, reminder_id, task_id, mobile";
         in_tx!(self, tx => {
-            let row: Option<MessageRow> = match (receipt.message_id, &receipt.provider_message_id) {
-                (Some(id), _) => {
-                    sqlx::query_as(&format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM reminder_messages WHERE id = $1 AND provider = $2"
-                    ))
-                    .bind(id)
-                    .bind(provider)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                }
-                (None, Some(pid)) => {
-                    sqlx::query_as(&format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM reminder_messages \
-                         WHERE provider = $1 AND provider_message_id = $2"
-                    ))
-                    .bind(provider)
-                    .bind(pid.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                }
-                (None, None) => None,
-            };
-            match row {
-                Some(row) if matches!(row.status.as_str(), "sent" | "delivered" | "failed") => {
-                    sqlx::query(
-                        "UPDATE reminder_messages SET status = $2, delivered_at = $3, receipt = $4, \
-                         last_error = CASE WHEN $2 = 'failed' THEN 'not delivered' ELSE last_error END \
-                         WHERE id = $1",
-                    )
-                    .bind(row.id)
-                    .bind(status)
-                    .bind(receipt.delivered.then_some(receipt.at))
-                    .bind(receipt.raw.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    let event = event_for(&row);
-                    audit::insert(&event).execute(&mut *tx).await?;
-                    Ok::<Option<TaskId>, StoreError>(Some(row.task_id))
-                }
-                _ => Ok(None),
+            let mut events = Vec::new();
+            for r in receipts {
+                let status = if r.delivered { "delivered" } else { "failed" };
+                let at = r.delivered.then_some(r.at);
+                let targets: Vec<ReceiptTarget> = match (r.message_id, &r.provider_message_id) {
+                    (Some(id), _) => {
+                        sqlx::query_as(sql)
+                            .bind(provider)
+                            .bind(id)
+                            .bind(status)
+                            .bind(at)
+                            .bind(r.raw.as_str())
+                            .fetch_all(&mut *tx)
+                            .await?
+                    }
+                    (None, Some(pid)) => {
+                        sqlx::query_as(by_provider_id)
+                            .bind(provider)
+                            .bind(pid.as_str())
+                            .bind(status)
+                            .bind(at)
+                            .bind(r.raw.as_str())
+                            .fetch_all(&mut *tx)
+                            .await?
+                    }
+                    (None, None) => Vec::new(),
+                };
+                events.extend(targets.iter().map(|t| event_for(t, r.delivered)));
             }
+            let refs: Vec<&AuditEvent> = events.iter().collect();
+            audit::insert_events!(tx, refs);
+            Ok::<usize, StoreError>(events.len())
         })
     }
 
@@ -556,18 +570,6 @@ impl Store {
                 "SELECT COUNT(*) FROM reminder_messages WHERE task_id = $1 AND status IN ('sent', 'delivered')",
             )
             .bind(task)
-            .fetch_one(pool)
-            .await?
-        }))
-    }
-
-    /// Messages that could not go out for want of a mobile number, per organisation.
-    pub async fn unreachable_messages(&self, org: OrgId) -> StoreResult<i64> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM reminder_messages WHERE org_id = $1 AND status = 'unreachable'",
-            )
-            .bind(org)
             .fetch_one(pool)
             .await?
         }))

@@ -256,6 +256,11 @@ impl TaskDto {
     }
 }
 
+/// The query of a route that takes no parameters: any is refused (400).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
+
 /// `GET /tasks` query; unknown parameters are refused.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -55,9 +55,13 @@ pub struct Unreachable {
 }
 
 impl OrgDto {
-    /// An organisation with the contacts reminders cannot reach and the supervisors without a
-    /// mobile number.
-    pub fn new(o: &Org, supervisors_without_mobile: Vec<String>) -> Self {
+    /// An organisation; with `reach` (the names of its supervisors without a mobile number)
+    /// also whom reminders cannot reach, else an empty list (for callers who do not see
+    /// contacts).
+    pub fn new(o: &Org, reach: Option<Vec<String>>) -> Self {
+        let Some(supervisors_without_mobile) = reach else {
+            return Self::with_unreachable(o, Vec::new());
+        };
         let mut unreachable: Vec<Unreachable> = o
             .contacts
             .iter()
@@ -78,6 +82,10 @@ impl OrgDto {
             name,
             reason: "supervisor without a mobile number: reminders of their tasks do not reach them",
         }));
+        Self::with_unreachable(o, unreachable)
+    }
+
+    fn with_unreachable(o: &Org, unreachable: Vec<Unreachable>) -> Self {
         Self {
             unreachable,
             id: o.id,

@@ -4,8 +4,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use fieldproof_core::domain::Role;
 use fieldproof_core::ids::OrgId;
-use fieldproof_core::service::orgs;
+use fieldproof_core::service::{SUPERVISING, orgs};
 use fieldproof_core::web::{CurrentUser, Json, Path};
 use fieldproof_core::{ApiError, App};
 
@@ -24,15 +25,24 @@ async fn create_org(
     Json(body): Json<OrgBody>,
 ) -> Result<(StatusCode, Json<OrgDto>), ApiError> {
     let org = orgs::create_org(&app, &caller.caller, body.into()).await?;
-    Ok((StatusCode::CREATED, Json(OrgDto::new(&org, Vec::new()))))
+    Ok((StatusCode::CREATED, Json(OrgDto::new(&org, Some(Vec::new())))))
 }
 
 async fn list_orgs(State(app): State<App>, caller: CurrentUser) -> Result<Json<Vec<OrgDto>>, ApiError> {
     let orgs = orgs::list_orgs(&app, &caller.caller).await?;
+    let user = &caller.caller.user;
     let mut out = Vec::with_capacity(orgs.len());
     for org in &orgs {
-        let without = app.store.supervisors_without_mobile(org.id).await?;
-        out.push(OrgDto::new(org, without));
+        // Who cannot be reached is for those who see the contacts (supervisors and admins);
+        // which supervisors lack a number, for admins and the group itself.
+        let dto = if !SUPERVISING.contains(&user.role) {
+            OrgDto::new(org, None)
+        } else if user.role == Role::Admin || user.org_id == Some(org.id) {
+            OrgDto::new(org, Some(app.store.supervisors_without_mobile(org.id).await?))
+        } else {
+            OrgDto::new(org, Some(Vec::new()))
+        };
+        out.push(dto);
     }
     Ok(Json(out))
 }

@@ -4,7 +4,8 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use fieldproof_core::service::reminders;
 use fieldproof_core::web::{Json, Path};
@@ -29,8 +30,17 @@ async fn receive(
     State(app): State<App>,
     Path(provider): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ReceiptAnswer>, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: app.settings.max_json_bytes as u64,
+            }
+        } else {
+            ApiError::Malformed(e.body_text())
+        }
+    })?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (received, matched) = reminders::receive(
         &app,

@@ -14,7 +14,7 @@ use fieldproof_core::web::{CurrentUser, Json, Path, Query};
 use fieldproof_core::{ApiError, App};
 
 use crate::dto::{
-    CommentBody, EventDto, PhaseDto, PlanBody, PlanDto, ReasonBody, ReminderDto, TaskBody, TaskDto,
+    CommentBody, EventDto, NoQuery, PhaseDto, PlanBody, PlanDto, ReasonBody, ReminderDto, TaskBody, TaskDto,
     TaskListItem, TaskListQuery, TaskPage, UrgeBody, UrgeDto,
 };
 
@@ -135,7 +135,11 @@ async fn list_tasks(
 }
 
 /// How many of the caller's tasks show each light (`{"red": …, "yellow": …, …}`).
-async fn count_lights(State(app): State<App>, caller: CurrentUser) -> Result<Json<LightCounts>, ApiError> {
+async fn count_lights(
+    State(app): State<App>,
+    caller: CurrentUser,
+    Query(_): Query<NoQuery>,
+) -> Result<Json<LightCounts>, ApiError> {
     Ok(Json(tasks::count_lights(&app, &caller.caller).await?))
 }
 
@@ -144,6 +148,7 @@ async fn list_reminders(
     State(app): State<App>,
     caller: CurrentUser,
     Path(id): Path<TaskId>,
+    Query(_): Query<NoQuery>,
 ) -> Result<Json<Vec<ReminderDto>>, ApiError> {
     let all = reminders::list(&app, &caller.caller, id).await?;
     Ok(Json(all.iter().map(|(r, m)| ReminderDto::new(r, m)).collect()))
