@@ -19,11 +19,16 @@ CREATE TABLE reminders (
 CREATE INDEX reminders_task ON reminders (task_id, created_at);
 CREATE INDEX reminders_phase ON reminders (phase_id, due_at);
 
+-- Messages are written only together with their reminder, in its transaction, and never
+-- deleted; `task_id` and `org_id` are copies (of the reminder's task, of the recipient's
+-- organisation) for listing and the daily cap. None of the three has a foreign key: a burst
+-- of tens of thousands of messages would otherwise run three key checks per row (the
+-- reminder-scan benchmark took 2.0 s instead of well under one).
 CREATE TABLE reminder_messages (
     id                   BLOB PRIMARY KEY,
-    reminder_id          BLOB NOT NULL REFERENCES reminders (id),
-    task_id              BLOB NOT NULL REFERENCES tasks (id),
-    org_id               BLOB REFERENCES orgs (id),
+    reminder_id          BLOB NOT NULL,
+    task_id              BLOB NOT NULL,
+    org_id               BLOB,
     recipient_name       TEXT NOT NULL,
     mobile               TEXT NOT NULL,
     timezone             TEXT NOT NULL,
@@ -44,9 +49,9 @@ CREATE TABLE reminder_messages (
     created_at           TEXT NOT NULL
 );
 CREATE INDEX reminder_messages_queue ON reminder_messages (next_attempt_at) WHERE status IN ('queued', 'sending');
-CREATE INDEX reminder_messages_reminder ON reminder_messages (reminder_id);
 CREATE INDEX reminder_messages_task ON reminder_messages (task_id);
-CREATE INDEX reminder_messages_provider_id ON reminder_messages (provider, provider_message_id);
+CREATE INDEX reminder_messages_provider_id ON reminder_messages (provider, provider_message_id)
+    WHERE provider_message_id IS NOT NULL;
 
 -- SMS sent per organisation and site-local day, counted up only while under the cap, in the
 -- same transaction that claims the message: several senders cannot overshoot it.

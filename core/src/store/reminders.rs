@@ -3,14 +3,16 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use futures_util::StreamExt;
+
 use super::{Store, StoreError, StoreResult, audit, in_tx, on_pool};
 use crate::audit::AuditEvent;
 use crate::ids::{OrgId, PhaseId, TaskId, UrgeId, UserId};
 
-/// Rows per multi-row INSERT: well under both databases' limits on bound values.
-/// Reminders per transaction, and rows per multi-row INSERT: 2,000 rows of at most 15 values
-/// stay under SQLite's 32,766 bound values.
-const BATCH: usize = 2000;
+/// Reminders per transaction.
+const TX_ROWS: usize = 1000;
+/// Transactions writing a burst of reminders at once.
+const PARALLEL_TXS: usize = 4;
 
 /// An open phase of a task in progress that falls due before the schedule's horizon.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -290,18 +292,31 @@ impl Store {
         }))
     }
 
-    /// Creates the reminders whose key is still free, with their messages and audit events, in
-    /// one transaction; returns how many were created (a key taken meanwhile by another
+    /// Creates the reminders whose key is still free, each with its messages and audit event in
+    /// the same transaction; returns how many were created (a key taken meanwhile by another
     /// scheduler is skipped, with its messages).
     pub async fn create_reminders(&self, reminders: &[NewReminder]) -> StoreResult<usize> {
         if reminders.is_empty() {
             return Ok(0);
         }
-        let mut created = 0;
-        for chunk in reminders.chunks(BATCH) {
-            created += in_tx!(self, tx => { insert_reminders!(tx, chunk) });
-        }
-        Ok(created)
+        // Chunks are independent (each key is taken once, whoever takes it), so a burst of
+        // reminders is written by a few transactions at once; SQLite takes them in turn.
+        // Collected first: a lazy `map` closure held across the await would make the future
+        // not `Send` for every lifetime, which `tokio::spawn` needs.
+        let writes: Vec<_> = reminders
+            .chunks(TX_ROWS)
+            .map(|chunk| self.create_reminder_chunk(chunk))
+            .collect();
+        let results: Vec<StoreResult<usize>> = futures_util::stream::iter(writes)
+            .buffer_unordered(PARALLEL_TXS)
+            .collect()
+            .await;
+        results.into_iter().sum()
+    }
+
+    /// Writes one chunk of reminders in its own transaction; how many were new.
+    async fn create_reminder_chunk(&self, chunk: &[NewReminder]) -> StoreResult<usize> {
+        Ok(in_tx!(self, tx => { insert_reminders!(tx, chunk) }))
     }
 
     /// Leases up to `limit` due messages to `owner` until `now + lease`.
