@@ -2,6 +2,7 @@
 //! `/mobile/v1`, health and metrics, and the in-process media worker. Everything takes an
 //! injected listener and shutdown signal so tests start the real app on port 0.
 
+mod console;
 mod dto;
 mod metrics;
 mod routes;
@@ -83,6 +84,7 @@ pub fn router(app: App, metrics: Metrics) -> Router {
         .nest("/api/v1", routes::api())
         .nest("/mobile/v1", fieldproof_mobile_api::router(app.clone()))
         .merge(routes::health::router())
+        .merge(console::router())
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound("route") })
         .with_state(app.clone())

@@ -14,6 +14,7 @@ mod authz;
 mod bad_input;
 mod clock;
 mod compression;
+mod console;
 mod flow;
 mod idempotency;
 mod inspect;

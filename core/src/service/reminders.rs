@@ -43,11 +43,14 @@ struct Person {
     mobile: Option<String>,
 }
 
+/// A user as a reminder needs them: name, mobile number and organisation.
+type Addressee = (String, Option<String>, Option<OrgId>);
+
 /// Organisations and users read once per scan.
 struct Book<'a> {
     app: &'a App,
     orgs: HashMap<OrgId, Option<Org>>,
-    users: HashMap<UserId, Option<(String, Option<String>, Option<OrgId>)>>,
+    users: HashMap<UserId, Option<Addressee>>,
 }
 
 impl<'a> Book<'a> {

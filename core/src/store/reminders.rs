@@ -437,7 +437,7 @@ impl Store {
             .bind(provider_id)
             .bind(error)
             .bind(event.at)
-            .bind(attempted as i32)
+            .bind(attempted)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -1,5 +1,7 @@
 //! Users: creation, listing, deactivation and lookup by name for login.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::rows::UserRow;
@@ -94,6 +96,23 @@ impl Store {
             sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
         });
         row.map(UserRow::into_user).transpose()
+    }
+
+    /// The display names of `ids` (unknown ids are left out), for pages that name who did what.
+    pub async fn display_names(&self, ids: &[UserId]) -> StoreResult<HashMap<UserId, String>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(UserId, String)> = on_pool!(self, pool => {
+            let mut q = sqlx::QueryBuilder::new("SELECT id, display_name FROM users WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().collect())
     }
 
     /// Every user, optionally of one organisation, by username.

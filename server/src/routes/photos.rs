@@ -40,25 +40,9 @@ async fn find_original(
     Path(id): Path<PhotoId>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (photo, record) = photos::find_photo(&app, &caller.caller, id).await?;
-    // The original is content-addressed: its hash is a perfect, permanent ETag.
-    let etag = format!("\"{}\"", photo.sha256);
-    let extension = photo.content_type.strip_prefix("image/").unwrap_or("bin");
-    let disposition = format!("attachment; filename=\"{id}.{extension}\"");
-    let target = Target {
-        caller: &caller.caller,
-        photo: &photo,
-        record: &record,
-    };
-    serve(
-        &app,
-        target,
-        Variant::Original,
-        &etag,
-        &headers,
-        Some(disposition),
-    )
-    .await
+    Ok(serve_photo(&app, &caller.caller, id, Variant::Original, &headers)
+        .await?
+        .response)
 }
 
 async fn find_thumbnail(
@@ -72,15 +56,49 @@ async fn find_thumbnail(
         "large" => Variant::Large,
         _ => return Err(ApiError::NotFound("thumbnail size")),
     };
-    let (photo, record) = photos::find_photo(&app, &caller.caller, id).await?;
-    let version = photo.processed_at.map_or(0, |t| t.timestamp_millis());
-    let etag = format!("\"{id}-{size}-{version}\"");
+    Ok(serve_photo(&app, &caller.caller, id, variant, &headers)
+        .await?
+        .response)
+}
+
+/// A photo file's answer, with the processing version its thumbnails belong to.
+pub(crate) struct Served {
+    /// The answer: the bytes, or 304 when the client's copy is current.
+    pub response: Response,
+    /// When the photo was processed, in milliseconds; thumbnails change only with it.
+    pub version: Option<i64>,
+}
+
+/// Serves one file of a photo `caller` may see, for the API and the console alike: the
+/// original (as an attachment, its view audited) or a thumbnail, with an ETag.
+pub(crate) async fn serve_photo(
+    app: &App,
+    caller: &Caller,
+    id: PhotoId,
+    variant: Variant,
+    headers: &HeaderMap,
+) -> Result<Served, ApiError> {
+    let (photo, record) = photos::find_photo(app, caller, id).await?;
+    let version = photo.processed_at.map(|t| t.timestamp_millis());
+    let (etag, disposition) = match variant {
+        // The original is content-addressed: its hash is a perfect, permanent ETag.
+        Variant::Original => {
+            let extension = photo.content_type.strip_prefix("image/").unwrap_or("bin");
+            (
+                format!("\"{}\"", photo.sha256),
+                Some(format!("attachment; filename=\"{id}.{extension}\"")),
+            )
+        }
+        Variant::Small => (format!("\"{id}-small-{}\"", version.unwrap_or(0)), None),
+        Variant::Large => (format!("\"{id}-large-{}\"", version.unwrap_or(0)), None),
+    };
     let target = Target {
-        caller: &caller.caller,
+        caller,
         photo: &photo,
         record: &record,
     };
-    serve(&app, target, variant, &etag, &headers, None).await
+    let response = serve(app, target, variant, &etag, headers, disposition).await?;
+    Ok(Served { response, version })
 }
 
 /// The photo being served, with its record and who asks (views of originals are audited).

@@ -54,7 +54,7 @@ async fn create_task(
 }
 
 /// Turns the query into a filter, refusing unknown values with the field that holds them.
-fn filter(q: TaskListQuery) -> Result<TaskFilter, ApiError> {
+pub(crate) fn filter(q: TaskListQuery) -> Result<TaskFilter, ApiError> {
     let mut errors = ValidationError::default();
     let status = q.status.as_deref().and_then(|s| {
         let parsed = TaskStatus::parse(s);

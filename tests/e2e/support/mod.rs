@@ -2,6 +2,7 @@
 //! database and an S3-protocol server per test, and a running server with an API client.
 
 pub mod clients;
+pub mod console;
 pub mod cutter;
 pub mod pg;
 pub mod photos;

@@ -1,0 +1,363 @@
+//! The web console over HTTP as a browser speaks it: sign-in with a session cookie, CSRF on
+//! every form, a strict CSP, escaped user text, the organisation boundary, evidence in words,
+//! cached thumbnails and audited originals.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::support::console::Console;
+use crate::support::photos::{self, Exif};
+use crate::support::server::{Env, TestServer};
+use crate::support::world::World;
+
+/// The site of [`World`]; a photo 2 km north of it is outside its 300 m fence.
+const SITE: (f64, f64) = (39.6305, 118.1804);
+
+async fn world() -> (TestServer, World) {
+    let server = TestServer::start(Env::embedded().await).await;
+    let world = World::new(&server).await;
+    (server, world)
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_session_and_pages_are_locked_down() {
+    let (server, world) = world().await;
+    let f = world.issue(2).await;
+    let mut visitor = Console::new(&server.base);
+
+    let r = visitor.get(&format!("/tasks/{}", f.task)).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/login?next=%2Ftasks%2F{}", f.task).as_str())
+    );
+    let r = visitor.get("/login").await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("<html lang=\"zh-CN\">"), "Chinese by default");
+
+    let r = visitor
+        .post_form(
+            "/login",
+            &[
+                ("username", "sup-a"),
+                ("password", "wrong-password"),
+                ("next", "/tasks"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert!(r.text().contains("用户名或密码错误"));
+    assert!(r.header("set-cookie").is_none());
+
+    // A sign-in never sends the user to another site.
+    let r = visitor
+        .post_form(
+            "/login",
+            &[
+                ("username", "sup-a"),
+                ("password", "sup-a-password"),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/tasks"));
+    let cookie = r.header("set-cookie").unwrap();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+
+    let mut sup = Console::signed_in(&server.base, "sup-a", "sup-a-password").await;
+    let r = sup.get("/tasks").await;
+    assert_eq!(r.status, 200);
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let html = r.text();
+    assert!(html.contains("煤场苫盖整改"));
+    assert!(!html.contains("<script>"), "no inline script");
+    assert!(!html.contains(" on"), "no event-handler attributes");
+
+    // The stylesheet and script are cached for a year under their versioned name.
+    let css = html.split("href=\"/assets/console.css").nth(1).unwrap();
+    let css = format!("/assets/console.css{}", &css[..css.find('"').unwrap()]);
+    let r = sup.get(&css).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+
+    // The API does not accept the cookie: it stays bearer-only.
+    let r = sup.get("/api/v1/tasks").await;
+    assert_eq!(r.status, 401);
+
+    // English on request, remembered in a cookie.
+    let r = sup.get("/lang?to=en&back=/tasks").await;
+    assert_eq!(r.status, 303);
+    let lang = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = sup
+        .get_with(
+            "/tasks",
+            &[("cookie", &format!("{}; {lang}", sup.cookie.clone().unwrap()))],
+        )
+        .await;
+    assert!(r.text().contains("<html lang=\"en\">"));
+    assert!(r.text().contains("Tasks"));
+
+    // Signing out revokes the session itself, not only the cookie.
+    let stolen = sup.cookie.clone().unwrap();
+    let r = sup.submit("/logout", &[]).await;
+    assert_eq!(r.status, 303);
+    let mut thief = Console::new(&server.base);
+    thief.cookie = Some(stolen);
+    assert_eq!(thief.get("/tasks").await.status, 303);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_list_filters_sorts_and_pages() {
+    let (server, world) = world().await;
+    let in_progress = world.issue(2).await;
+    let issued = world.issue(0).await;
+    let mut sup = Console::signed_in(&server.base, "sup-a", "sup-a-password").await;
+
+    let r = sup.get("/tasks?status=issued").await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert!(html.contains(&issued.task) && !html.contains(&in_progress.task));
+    let r = sup
+        .get("/tasks?status=&agency=&region=&light=green&q=&sort=-created")
+        .await;
+    assert_eq!(r.status, 200, "empty fields mean any");
+    assert!(r.text().contains(&in_progress.task));
+    let r = sup
+        .get(&format!("/tasks?agency={}&q=%E7%85%A4%E5%9C%BA", world.a.agency))
+        .await;
+    assert!(r.text().contains(&issued.task));
+    let r = sup.get("/tasks?light=purple").await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("light"));
+    let r = sup.get("/tasks?bogus=1").await;
+    assert_eq!(r.status, 400);
+
+    // The other group sees none of side a's tasks, in the list or by typing the id.
+    let mut other = Console::signed_in(&server.base, "sup-b", "sup-b-password").await;
+    assert!(!other.get("/tasks").await.text().contains(&issued.task));
+    let r = other.get(&format!("/tasks/{}", issued.task)).await;
+    assert_eq!(r.status, 404);
+    assert!(!r.text().contains("煤场苫盖整改"));
+    let mut other_agency = Console::signed_in(&server.base, "agency-b", "agency-b-password").await;
+    assert_eq!(
+        other_agency.get(&format!("/tasks/{}", issued.task)).await.status,
+        404
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn actions_need_the_session_token_and_explain_refusals() {
+    let (server, world) = world().await;
+    let f = world.plan_submitted().await;
+    let version = f.plan_version.unwrap().to_string();
+    let decide = format!("/tasks/{}/plans/{version}/decide", f.task);
+    let mut sup = Console::signed_in(&server.base, "sup-a", "sup-a-password").await;
+    let page = sup.get(&format!("/tasks/{}", f.task)).await.text();
+    assert!(page.contains(&decide), "the pending plan has its decision form");
+
+    // A forged or missing token, or another site's origin: 403, nothing decided.
+    let r = sup
+        .post_form(
+            &decide,
+            &[("csrf", "forged"), ("decision", "approve"), ("comment", "")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("表单已失效"));
+    let r = sup.post_form(&decide, &[("decision", "approve")]).await;
+    assert_eq!(r.status, 403);
+    let r = sup
+        .submit_with(
+            &decide,
+            &[("decision", "approve")],
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = sup
+        .submit_with(
+            &decide,
+            &[("decision", "approve")],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let plans = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}/plans", f.task))
+        .await
+        .json();
+    assert_eq!(plans[0]["status"], "submitted", "nothing was decided");
+
+    // A comment over the 10,000-character limit is refused in words, and nothing is written.
+    let long = "长".repeat(10_001);
+    let r = sup
+        .submit(&decide, &[("decision", "reject"), ("comment", &long)])
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("comment"));
+    assert!(r.text().len() < 20_000, "the comment is not echoed back whole");
+    let plans = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}/plans", f.task))
+        .await
+        .json();
+    assert_eq!(plans[0]["status"], "submitted");
+
+    // The agency may not decide on its own plan, even with a valid token of its own.
+    let mut agency = Console::signed_in(&server.base, "agency-a", "agency-a-password").await;
+    let page = agency.get(&format!("/tasks/{}", f.task)).await.text();
+    assert!(!page.contains(&decide), "no decision form for the agency");
+    let r = agency.submit(&decide, &[("decision", "approve")]).await;
+    assert_eq!(r.status, 403);
+
+    let r = sup
+        .submit(&decide, &[("decision", "approve"), ("comment", "同意")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let task = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}", f.task))
+        .await
+        .json();
+    assert_eq!(task["status"], "in_progress");
+
+    // The state machine's refusal, in words.
+    let r = sup.submit(&decide, &[("decision", "approve")]).await;
+    assert_eq!(r.status, 409);
+    assert!(r.text().contains("当前状态下不能进行此操作"), "{}", r.text());
+
+    // Urge and cancel through their forms; both land in the task's history.
+    let r = sup
+        .submit(
+            &format!("/tasks/{}/urge", f.task),
+            &[("phase", ""), ("message", "请加快整改")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let r = sup
+        .submit(
+            &format!("/tasks/{}/end", f.task),
+            &[("how", "cancel"), ("reason", "重复立项")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = sup.get(&format!("/tasks/{}", f.task)).await.text();
+    assert!(page.contains("请加快整改") && page.contains("重复立项"));
+    assert!(
+        page.contains("task.cancelled") || page.contains("task.ended"),
+        "history shows the end"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn evidence_is_explained_cached_and_originals_are_audited() {
+    let (server, world) = world().await;
+    let f = world.issue(1).await;
+    let report = world.report(&f, 0).await;
+    let now = Utc::now().format("%Y:%m:%d %H:%M:%S").to_string();
+    let far = Exif {
+        datetime_original: Some(now),
+        offset_time_original: Some("+00:00".into()),
+        gps: Some((SITE.0 + 0.018, SITE.1)),
+        ..Exif::default()
+    };
+    let photo = crate::flow::upload(&world.a.agency_user, &report, photos::jpeg(640, 480, &far)).await;
+    server.drain().await;
+
+    // An inspection whose note holds markup: shown as text.
+    let id = uuid::Uuid::new_v4().to_string();
+    let r = world
+        .a
+        .inspector
+        .put(
+            &format!("/mobile/v1/records/{id}"),
+            &json!({ "task_id": f.task, "kind": "inspection", "note": "<img src=x onerror=alert(1)>", "device_time": Utc::now() }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let mut sup = Console::signed_in(&server.base, "sup-a", "sup-a-password").await;
+    let page = sup.get(&format!("/tasks/{}", f.task)).await.text();
+    let at = page.find("onerror").expect("the note is on the page");
+    assert!(
+        page[at - 30..at + 30].contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "{}",
+        &page[at - 30..at + 30]
+    );
+    assert!(!page.contains("<img src=x"));
+    assert!(page.contains("存疑"), "the suspicious verdict is shown");
+    assert!(
+        page.contains("拍摄地点距点位 2.0 km，超出允许的 300 m"),
+        "the distance in words"
+    );
+    assert!(page.contains("<svg class=\"plot\""), "the location plot is drawn");
+
+    // The thumbnail: cached for good under its versioned URL, 304 on revalidation.
+    let src = page
+        .split(&format!("/photos/{photo}/thumb/small?v="))
+        .nth(1)
+        .unwrap();
+    let url = format!("/photos/{photo}/thumb/small?v={}", &src[..src.find('"').unwrap()]);
+    let r = sup.get(&url).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("cache-control"),
+        Some("private, max-age=31536000, immutable")
+    );
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    let etag = r.header("etag").unwrap().to_owned();
+    let r = sup.get_with(&url, &[("if-none-match", &etag)]).await;
+    assert_eq!(r.status, 304);
+
+    let r = sup.get(&format!("/photos/{photo}")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("2.0 km"));
+    let r = sup.get(&format!("/photos/{photo}/original")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-disposition").unwrap().starts_with("attachment"));
+    let history = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}/history", f.task))
+        .await
+        .json();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "photo.original_viewed"),
+        "the view of the original is audited"
+    );
+
+    // Another group's supervisor cannot reach the photo by its id.
+    let mut other = Console::signed_in(&server.base, "sup-b", "sup-b-password").await;
+    assert_eq!(other.get(&format!("/photos/{photo}")).await.status, 404);
+    assert_eq!(other.get(&url).await.status, 404);
+    server.stop().await;
+}
