@@ -16,7 +16,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
 use fieldproof_core::auth::Passwords;
 use fieldproof_core::config::Settings;
-use fieldproof_core::service::{accounts, audit, housekeeping, reminders};
+use fieldproof_core::service::{accounts, audit, exports, housekeeping, reminders};
 use fieldproof_core::storage::ObjectStore;
 use fieldproof_core::store::Store;
 use fieldproof_core::web::PeerAddr;
@@ -168,6 +168,7 @@ pub async fn serve(
     let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
     tokio::spawn(housekeeping::run(app.clone(), shutdown.clone()));
     tokio::spawn(reminders::run(app.clone(), shutdown.clone()));
+    tokio::spawn(exports::run(app.clone(), shutdown.clone()));
     let header_timeout = Duration::from_secs(app.settings.header_read_timeout_secs.max(1));
     let router = router(app, Metrics::new());
     let addr = listener.local_addr().context("reading the listen address")?;
@@ -235,6 +236,7 @@ async fn accept_loop(
 pub async fn work(app: App, shutdown: CancellationToken) {
     let sealer = tokio::spawn(audit::run_sealer(app.clone(), shutdown.clone()));
     tokio::spawn(housekeeping::run(app.clone(), shutdown.clone()));
+    tokio::spawn(exports::run(app.clone(), shutdown.clone()));
     Worker::new(app).run(shutdown).await;
     let _ = tokio::time::timeout(Duration::from_secs(10), sealer).await;
 }

@@ -361,3 +361,139 @@ async fn evidence_is_explained_cached_and_originals_are_audited() {
     assert_eq!(other.get(&url).await.status, 404);
     server.stop().await;
 }
+
+/// The audit actions recorded about exports, oldest first.
+async fn export_events(server: &TestServer) -> Vec<String> {
+    let pool = sqlx::SqlitePool::connect(&server.env.settings.database_url())
+        .await
+        .unwrap();
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_events WHERE entity_kind = 'export' ORDER BY at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    actions
+}
+
+#[tokio::test]
+async fn statistics_and_exports_show_only_what_the_reader_may_see() {
+    let (server, world) = world().await;
+    world.completed().await;
+    world.issue(2).await;
+    let mut sup = Console::signed_in(&server.base, "sup-a", "sup-a-password").await;
+    for by in ["agency", "region", "month"] {
+        let r = sup.get(&format!("/stats?by={by}")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let html = r.text();
+        assert!(
+            html.contains("合计") && html.contains("<svg"),
+            "{by}: table and charts"
+        );
+    }
+    let html = sup.get("/stats?by=agency").await.text();
+    assert!(html.contains("办理机构 a"));
+    assert!(
+        html.contains("100.0%"),
+        "the completed phase was accepted on time"
+    );
+    assert_eq!(sup.get("/stats?by=colour").await.status, 422);
+
+    // An agency of the other side exports everything: it gets only its own rows (none).
+    let mut other = Console::signed_in(&server.base, "agency-b", "agency-b-password").await;
+    other.get("/stats").await;
+    let r = other
+        .submit("/exports", &[("kind", "tasks"), ("format", "xlsx")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let r = sup
+        .submit("/exports", &[("kind", "tasks"), ("format", "xlsx")])
+        .await;
+    assert_eq!(r.status, 303);
+    let r = sup
+        .submit(
+            "/exports",
+            &[("kind", "statistics"), ("by", "agency"), ("format", "csv")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let r = sup
+        .post_form(
+            "/exports",
+            &[("csrf", "forged"), ("kind", "tasks"), ("format", "csv")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = sup
+        .submit("/exports", &[("kind", "everything"), ("format", "pdf")])
+        .await;
+    assert_eq!(r.status, 422);
+
+    let page = sup.get("/exports").await.text();
+    assert!(page.contains("data-poll="), "queued exports show their progress");
+    // The server's own runner may take some of them first; either way all three finish.
+    fieldproof_core::service::exports::drain(&server.app)
+        .await
+        .unwrap();
+    let mut page = sup.get("/exports").await.text();
+    for _ in 0..50 {
+        if !page.contains("data-poll=") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        page = sup.get("/exports").await.text();
+    }
+    let ids: Vec<&str> = page
+        .split("href=\"/exports/")
+        .skip(1)
+        .map(|s| &s[..s.find('/').unwrap()])
+        .collect();
+    assert_eq!(ids.len(), 2, "both of the supervisor's exports are ready");
+    let mut xlsx = None;
+    for id in &ids {
+        let r = sup.get(&format!("/exports/{id}/download")).await;
+        assert_eq!(r.status, 200);
+        if r.header("content-type").unwrap().contains("spreadsheetml") {
+            xlsx = Some(r.body.to_vec());
+        } else {
+            let csv = String::from_utf8(r.body.to_vec()).unwrap();
+            assert!(
+                csv.starts_with('\u{feff}') && csv.contains("办理机构 a") && csv.contains("合计"),
+                "{csv}"
+            );
+        }
+    }
+    let rows = read_xlsx(xlsx.expect("an XLSX export"));
+    assert_eq!(rows.len(), 3, "a header and side a's two tasks: {rows:?}");
+    assert_eq!(rows[0][0], "任务");
+    assert!(rows[1..].iter().all(|r| r[0] == "煤场苫盖整改"));
+
+    // The other agency's export holds only the header; the supervisor cannot fetch it.
+    let page = other.get("/exports").await.text();
+    let theirs = page.split("href=\"/exports/").nth(1).unwrap();
+    let theirs = &theirs[..theirs.find('/').unwrap()];
+    let r = other.get(&format!("/exports/{theirs}/download")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(read_xlsx(r.body.to_vec()).len(), 1, "no rows of another agency");
+    assert_eq!(sup.get(&format!("/exports/{theirs}/download")).await.status, 404);
+
+    let events = export_events(&server).await;
+    for action in ["export.requested", "export.finished", "export.downloaded"] {
+        assert!(
+            events.iter().any(|e| e == action),
+            "{action} is audited: {events:?}"
+        );
+    }
+    server.stop().await;
+}
+
+/// The cells of the first sheet of an XLSX file, as text.
+fn read_xlsx(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}

@@ -12,6 +12,7 @@ mod support;
 mod audit;
 mod authz;
 mod bad_input;
+mod browser;
 mod clock;
 mod compression;
 mod console;

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod documents;
+pub mod exports;
 pub mod housekeeping;
 pub mod orgs;
 pub mod photos;
@@ -15,6 +16,7 @@ pub mod records;
 pub mod reminders;
 pub mod resumable;
 pub mod sites;
+pub mod stats;
 pub mod sync;
 pub mod tasks;
 pub mod upload;

@@ -9,6 +9,7 @@
 mod audit;
 mod devices;
 mod documents;
+mod exports;
 mod extensions;
 mod idempotency;
 mod notify;
@@ -20,6 +21,7 @@ mod reminders;
 mod rows;
 mod sessions;
 mod sites;
+mod stats;
 mod sync;
 mod task_list;
 mod tasks;
@@ -35,6 +37,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use audit::{ChainHead, ListedEvent};
+pub use exports::{ExportRow, MAX_EXPORT_ATTEMPTS};
 pub use extensions::ExtensionOutcome;
 pub use idempotency::Claim;
 pub use photos::{ClaimedPhoto, DuplicateUse, NewPhoto, PhotoContext, PhotoRow, PutOutcome};
@@ -43,6 +46,7 @@ pub use reminders::{
     MessageOutcome, MessageRow, NewMessage, NewReminder, Receipt, ReceiptTarget, ReminderCandidate,
     ReminderRow,
 };
+pub use stats::{StatPhase, StatPhotos, StatTask};
 pub use task_list::{Cursor, LightCounts, LightFilter, Scope, TaskFilter, TaskSort, TaskSummary};
 pub use tasks::{EndKind, Issuer};
 pub use uploads::{UploadChunk, UploadRow};

@@ -13,6 +13,7 @@ mod list;
 mod plot;
 mod session;
 mod sign_in;
+mod stats;
 mod task;
 mod words;
 
@@ -98,5 +99,6 @@ pub fn router() -> Router<App> {
         .merge(task::router())
         .merge(evidence::router())
         .merge(actions::router())
+        .merge(stats::router())
         .layer(axum::middleware::from_fn(security_headers))
 }

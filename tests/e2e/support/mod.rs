@@ -1,6 +1,8 @@
 //! What the end-to-end tests share: generated photos, the shared fixtures, a PostgreSQL
-//! database and an S3-protocol server per test, and a running server with an API client.
+//! database and an S3-protocol server per test, a running server with an API client, and a
+//! headless Chromium over WebDriver.
 
+pub mod browser;
 pub mod clients;
 pub mod console;
 pub mod cutter;

@@ -1,0 +1,219 @@
+//! The console in a real headless Chromium over WebDriver: sign in through the form, filter
+//! the list, read a suspicious photo's reasons, see markup in a note stay text, accept a
+//! report through its form, and keep screenshots of each page.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::support::browser::Browser;
+use crate::support::photos::{self, Exif};
+use crate::support::server::{Env, TestServer};
+use crate::support::world::World;
+
+/// The site of [`World`]; a photo 2 km north of it is outside its 300 m fence.
+const SITE: (f64, f64) = (39.6305, 118.1804);
+/// The note of the inspection: markup that must stay text.
+const MARKUP: &str = "<img src=x onerror=alert(1)>";
+
+/// Where the screenshots go: `target/console-screenshots`.
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+    std::fs::create_dir_all(&dir).expect("the screenshot directory");
+    dir
+}
+
+/// Asserts that `path` holds a PNG with more than its signature.
+fn assert_png(path: &Path) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        bytes.len() > 1000 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{} is not a PNG screenshot",
+        path.display()
+    );
+}
+
+#[tokio::test]
+async fn a_supervisor_reviews_evidence_in_chromium() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = TestServer::start(Env::embedded().await).await;
+    let world = World::new(&server).await;
+    let shots = screenshots();
+
+    // One task in progress with a report whose photo was taken 2 km away and an inspection
+    // whose note is markup; one task only issued.
+    let f = world.issue(1).await;
+    let issued = world.issue(0).await;
+    let report = world.report(&f, 0).await;
+    let far = Exif {
+        datetime_original: Some(Utc::now().format("%Y:%m:%d %H:%M:%S").to_string()),
+        offset_time_original: Some("+00:00".into()),
+        gps: Some((SITE.0 + 0.018, SITE.1)),
+        ..Exif::default()
+    };
+    let photo = crate::flow::upload(&world.a.agency_user, &report, photos::jpeg(640, 480, &far)).await;
+    server.drain().await;
+    let inspection = uuid::Uuid::new_v4().to_string();
+    let r = world
+        .a
+        .inspector
+        .put(
+            &format!("/mobile/v1/records/{inspection}"),
+            &json!({ "task_id": f.task, "kind": "inspection", "note": MARKUP, "device_time": Utc::now() }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // Sign in through the form; the session cookie sticks with all its attributes.
+    browser.goto(&format!("{}/tasks", server.base)).await;
+    assert!(browser.current_url().await.contains("/login?next=%2Ftasks"));
+    browser.screenshot(&shots.join("login.png")).await;
+    let username = browser.find("form.login input[name=username]").await;
+    browser.send_keys(&username, "sup-a").await;
+    let password = browser.find("form.login input[name=password]").await;
+    browser.send_keys(&password, "sup-a-password").await;
+    browser
+        .click(&browser.find("form.login button[type=submit]").await)
+        .await;
+    assert_eq!(browser.current_url().await, format!("{}/tasks", server.base));
+    let cookie = browser.cookie("fp_session").await.expect("the session cookie");
+    assert_eq!(cookie["secure"], true, "{cookie}");
+    assert_eq!(cookie["httpOnly"], true, "{cookie}");
+    assert_eq!(cookie["sameSite"], "Strict", "{cookie}");
+    assert_eq!(browser.find_all("tr[data-light]").await.len(), 2);
+
+    // Filter: in progress, with text typed into the search box.
+    browser
+        .click(
+            &browser
+                .find("#filters select[name=status] option[value=in_progress]")
+                .await,
+        )
+        .await;
+    browser
+        .send_keys(&browser.find("#filters input[name=q]").await, "煤场")
+        .await;
+    browser
+        .click(&browser.find("#filters button[type=submit]").await)
+        .await;
+    let url = browser.current_url().await;
+    assert!(
+        url.contains("status=in_progress") && url.contains("q=%E7%85%A4%E5%9C%BA"),
+        "{url}"
+    );
+    let rows = browser.find_all("tr[data-light]").await;
+    assert_eq!(rows.len(), 1);
+    assert!(browser.text(&rows[0]).await.contains("整改中"));
+    assert!(
+        browser
+            .find_all(&format!("tr[data-light] a[href='/tasks/{}']", issued.task))
+            .await
+            .is_empty()
+    );
+    browser.screenshot(&shots.join("list.png")).await;
+
+    // The task page: the suspicious photo explained in words, the markup shown as text.
+    browser
+        .click(
+            &browser
+                .find(&format!("tr[data-light] a[href='/tasks/{}']", f.task))
+                .await,
+        )
+        .await;
+    assert_eq!(
+        browser.current_url().await,
+        format!("{}/tasks/{}", server.base, f.task)
+    );
+    let reasons = browser
+        .find_all(&format!("#record-{report} figure.suspicious ul.reasons li"))
+        .await;
+    let mut words = Vec::new();
+    for reason in &reasons {
+        words.push(browser.text(reason).await);
+    }
+    assert!(
+        words
+            .iter()
+            .any(|w| w.contains("拍摄地点距点位 2.0 km，超出允许的 300 m")),
+        "{words:?}"
+    );
+    let note = browser.find(&format!("#record-{inspection} p.note")).await;
+    assert_eq!(browser.text(&note).await, MARKUP);
+    assert_eq!(browser.alert_text().await, None, "no script ran");
+    let injected = browser
+        .execute("return document.querySelectorAll('img[src=\"x\"]').length;", &[])
+        .await;
+    assert_eq!(injected, 0);
+    assert!(!browser.page_source().await.contains("<img src=\"x\""));
+    browser.screenshot(&shots.join("task.png")).await;
+
+    // The photo's own page, then back to the task.
+    browser
+        .click(
+            &browser
+                .find(&format!("#record-{report} figure.suspicious a"))
+                .await,
+        )
+        .await;
+    assert_eq!(
+        browser.current_url().await,
+        format!("{}/photos/{photo}", server.base)
+    );
+    let reasons = browser.text(&browser.find("ul.reasons").await).await;
+    assert!(reasons.contains("2.0 km"), "{reasons}");
+    browser.screenshot(&shots.join("photo.png")).await;
+    browser.goto(&format!("{}/tasks/{}", server.base, f.task)).await;
+
+    // Accept the report through its form.
+    let form = format!("form[action='/records/{report}/review']");
+    browser
+        .send_keys(
+            &browser.find(&format!("{form} textarea[name=comment]")).await,
+            "位置已核实",
+        )
+        .await;
+    browser
+        .click(
+            &browser
+                .find(&format!("{form} button[name=decision][value=accept]"))
+                .await,
+        )
+        .await;
+    assert_eq!(
+        browser.current_url().await,
+        format!("{}/tasks/{}#record-{report}", server.base, f.task)
+    );
+    let review = browser.find(&format!("#record-{report} .review")).await;
+    assert_eq!(browser.text(&review).await, "已通过");
+    let record = browser
+        .text(&browser.find(&format!("#record-{report}")).await)
+        .await;
+    assert!(record.contains("位置已核实"), "{record}");
+    assert!(
+        browser.find_all(&form).await.is_empty(),
+        "no form for a decided report"
+    );
+    let record = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/records/{report}"))
+        .await
+        .json();
+    assert_eq!(record["review"]["status"], "accepted", "{record}");
+    let phase = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/phases/{}", f.phases[0]))
+        .await
+        .json();
+    assert_eq!(phase["status"], "accepted", "{phase}");
+
+    for shot in ["login", "list", "task", "photo"] {
+        assert_png(&shots.join(format!("{shot}.png")));
+    }
+    drop(browser);
+    server.stop().await;
+}
