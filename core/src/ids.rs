@@ -68,4 +68,6 @@ id_type!(
     UrgeId,
     /// A resumable upload of one photo (tus or the IETF draft).
     UploadId,
+    /// A circular (通报) from a supervision group to chosen organisations.
+    CircularId,
 );

@@ -142,12 +142,31 @@ pub struct SyncPageDto {
     pub tasks: Vec<SyncTaskDto>,
     /// What to drop from the phone.
     pub removed: Vec<RemovedDto>,
+    /// Circulars (通报) to the caller's organisation published since the cursor (the latest
+    /// ones on a first sync); keep them by id, one may come twice.
+    pub circulars: Vec<CircularDto>,
     /// Where the next sync starts.
     pub next_cursor: String,
     /// More is waiting now: sync again at once with `next_cursor`.
     pub has_more: bool,
     /// The server's clock when this was read; overdue states are as of then.
     pub as_of: DateTime<Utc>,
+}
+
+/// A circular as a phone shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CircularDto {
+    /// Its id.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    /// One-line title.
+    pub title: String,
+    /// The text.
+    pub body: String,
+    /// The task it is about, if one.
+    pub task_id: Option<TaskId>,
+    /// When it was published.
+    pub published_at: DateTime<Utc>,
 }
 
 /// Something the phone should forget.
@@ -206,6 +225,17 @@ impl SyncPageDto {
                 .removed
                 .iter()
                 .map(|&id| RemovedDto { kind: "task", id })
+                .collect(),
+            circulars: page
+                .circulars
+                .iter()
+                .map(|c| CircularDto {
+                    id: c.id.0,
+                    title: c.title.clone(),
+                    body: c.body.clone(),
+                    task_id: c.task_id,
+                    published_at: c.created_at,
+                })
                 .collect(),
             next_cursor: page.next_cursor.clone(),
             has_more: page.has_more,

@@ -78,7 +78,10 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
     browser
         .click(&browser.find("form.login button[type=submit]").await)
         .await;
-    assert_eq!(browser.current_url().await, format!("{}/tasks", server.base));
+    assert_eq!(
+        browser.wait_for_url("/tasks").await,
+        format!("{}/tasks", server.base)
+    );
     let cookie = browser.cookie("fp_session").await.expect("the session cookie");
     assert_eq!(cookie["secure"], true, "{cookie}");
     assert_eq!(cookie["httpOnly"], true, "{cookie}");
@@ -99,7 +102,7 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
     browser
         .click(&browser.find("#filters button[type=submit]").await)
         .await;
-    let url = browser.current_url().await;
+    let url = browser.wait_for_url("status=in_progress").await;
     assert!(
         url.contains("status=in_progress") && url.contains("q=%E7%85%A4%E5%9C%BA"),
         "{url}"
@@ -124,7 +127,7 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
         )
         .await;
     assert_eq!(
-        browser.current_url().await,
+        browser.wait_for_url(&format!("/tasks/{}", f.task)).await,
         format!("{}/tasks/{}", server.base, f.task)
     );
     let reasons = browser
@@ -159,7 +162,7 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
         )
         .await;
     assert_eq!(
-        browser.current_url().await,
+        browser.wait_for_url("/photos/").await,
         format!("{}/photos/{photo}", server.base)
     );
     let reasons = browser.text(&browser.find("ul.reasons").await).await;
@@ -183,7 +186,7 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
         )
         .await;
     assert_eq!(
-        browser.current_url().await,
+        browser.wait_for_url("#record-").await,
         format!("{}/tasks/{}#record-{report}", server.base, f.task)
     );
     let review = browser.find(&format!("#record-{report} .review")).await;

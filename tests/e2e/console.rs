@@ -497,3 +497,91 @@ fn read_xlsx(bytes: Vec<u8>) -> Vec<Vec<String>> {
         .map(|r| r.iter().map(|c| c.to_string()).collect())
         .collect()
 }
+
+#[tokio::test]
+async fn circulars_reach_the_chosen_organisations_in_the_console_and_on_phones() {
+    let (server, world) = world().await;
+    let f = world.completed().await;
+    let first = world.a.agency_user.get("/mobile/v1/sync").await.json();
+    assert_eq!(first["circulars"], json!([]));
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+
+    let mut sup = Console::signed_in(&server.base, "sup-a", "sup-a-password").await;
+    let page = sup.get("/circulars").await.text();
+    assert!(page.contains("name=\"recipient\""), "supervisors get the form");
+    let r = sup
+        .submit(
+            "/circulars",
+            &[
+                ("title", "<b>关于煤场整改的通报</b>"),
+                ("body", "办理机构 a 按期完成整改。"),
+                ("task", &f.task),
+                ("recipient", &world.a.agency),
+                ("recipient", &world.a.group),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let r = sup
+        .submit("/circulars", &[("title", "无对象"), ("body", "x")])
+        .await;
+    assert_eq!(r.status, 422, "a circular needs recipients");
+    let r = sup
+        .submit(
+            "/circulars",
+            &[("title", "t"), ("body", "x"), ("recipient", "not-an-id")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+
+    let mut agency = Console::signed_in(&server.base, "agency-a", "agency-a-password").await;
+    let page = agency.get("/circulars").await.text();
+    assert!(
+        page.contains("&#60;b&#62;关于煤场整改的通报&#60;/b&#62;"),
+        "titles are escaped"
+    );
+    assert!(!page.contains("name=\"recipient\""), "agencies cannot publish");
+    let r = agency
+        .submit(
+            "/circulars",
+            &[("title", "t"), ("body", "x"), ("recipient", &world.a.agency)],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let mut other = Console::signed_in(&server.base, "agency-b", "agency-b-password").await;
+    assert!(
+        !other
+            .get("/circulars")
+            .await
+            .text()
+            .contains("关于煤场整改的通报")
+    );
+
+    // Phones: the next changes sync brings it, a first sync lists it, the other agency never.
+    let next = world
+        .a
+        .agency_user
+        .get(&format!("/mobile/v1/sync?cursor={cursor}"))
+        .await
+        .json();
+    assert_eq!(next["circulars"][0]["title"], "<b>关于煤场整改的通报</b>");
+    assert_eq!(next["circulars"][0]["task_id"], f.task.as_str());
+    let fresh = world.a.agency_user.get("/mobile/v1/sync").await.json();
+    assert_eq!(fresh["circulars"].as_array().unwrap().len(), 1);
+    let theirs = world.b.agency_user.get("/mobile/v1/sync").await.json();
+    assert_eq!(theirs["circulars"], json!([]));
+    let history = world
+        .a
+        .supervisor
+        .get(&format!("/api/v1/tasks/{}/history", f.task))
+        .await
+        .json();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "circular.published")
+    );
+    server.stop().await;
+}

@@ -1,5 +1,6 @@
 //! Domain types and rules: who may do what, tasks and their phases, records and photo evidence.
 
+pub mod circular;
 pub mod document;
 pub mod evidence;
 pub mod extension;

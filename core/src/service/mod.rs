@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod circulars;
 pub mod documents;
 pub mod exports;
 pub mod housekeeping;

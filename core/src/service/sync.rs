@@ -18,8 +18,9 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::{Caller, can_see_task, scope_of};
+use super::{Caller, can_see_task, circulars, scope_of};
 use crate::app::App;
+use crate::domain::circular::Circular;
 use crate::domain::{Phase, Record, Site, Task, TaskStatus, Urge, ValidationError};
 use crate::error::ApiError;
 use crate::ids::{SiteId, TaskId, UserId};
@@ -32,6 +33,10 @@ pub const MAX_SYNC_PAGE: i64 = 500;
 /// Audit events read for one incremental page; more are left for the next page.
 const EVENTS_PER_PAGE: i64 = 5_000;
 /// Longest cursor accepted; ours are about 150 characters.
+/// Circulars sent on a first sync.
+const FIRST_SYNC_CIRCULARS: i64 = 50;
+/// How far before the last check circulars are read again, for one committed late.
+const CIRCULAR_OVERLAP: chrono::Duration = chrono::Duration::minutes(1);
 const MAX_CURSOR_LEN: usize = 1024;
 
 /// One task as a phone holds it.
@@ -56,6 +61,9 @@ pub struct SyncPage {
     pub tasks: Vec<TaskSnapshot>,
     /// Tasks to drop from the phone: closed or cancelled since the cursor.
     pub removed: Vec<TaskId>,
+    /// Circulars to the caller's organisation published since the cursor (the latest ones on
+    /// a first sync).
+    pub circulars: Vec<Circular>,
     /// Where the next sync starts.
     pub next_cursor: String,
     /// Whether more is waiting right now (ask again with `next_cursor` at once).
@@ -137,9 +145,21 @@ pub async fn sync(
         }
         Mode::Changes => changes(app, scope, &position, limit, now).await?,
     };
+    // Circulars: the latest on a first sync; afterwards those published since the time the
+    // last page reached the head (with a minute's overlap for a slow commit; phones keep them
+    // by id, so one seen twice is kept once).
+    let circulars = match position.m {
+        _ if cursor.is_none() => circulars::for_caller(app, caller, None, FIRST_SYNC_CIRCULARS).await?,
+        Mode::Changes if next.t != position.t => {
+            let since = DateTime::from_timestamp_millis(position.t).unwrap_or(now) - CIRCULAR_OVERLAP;
+            circulars::for_caller(app, caller, Some(since), circulars::LIST_LIMIT).await?
+        }
+        _ => Vec::new(),
+    };
     let mut page = SyncPage {
         tasks: Vec::new(),
         removed: Vec::new(),
+        circulars,
         next_cursor: seal(&key, &next)?,
         has_more,
         as_of: now,

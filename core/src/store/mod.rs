@@ -7,6 +7,7 @@
 //! SQL, so that both backends store the same thing and tests control the clock.
 
 mod audit;
+mod circulars;
 mod devices;
 mod documents;
 mod exports;

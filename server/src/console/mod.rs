@@ -5,6 +5,7 @@
 
 mod actions;
 pub mod assets;
+mod circulars;
 mod error;
 mod evidence;
 mod format;
@@ -100,5 +101,6 @@ pub fn router() -> Router<App> {
         .merge(evidence::router())
         .merge(actions::router())
         .merge(stats::router())
+        .merge(circulars::router())
         .layer(axum::middleware::from_fn(security_headers))
 }

@@ -132,6 +132,16 @@ pub struct Post<T> {
     pub user: ConsoleUser,
     /// The fields.
     pub form: T,
+    /// Every field as sent, for fields that repeat (check boxes).
+    pub pairs: Vec<(String, String)>,
+}
+
+/// The values of field `name`, in the order sent.
+pub fn read_pairs<'a>(pairs: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    pairs
+        .iter()
+        .filter(move |(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Parses an `application/x-www-form-urlencoded` body of at most [`MAX_FORM_BYTES`].
@@ -182,7 +192,7 @@ impl<T: DeserializeOwned> FromRequest<App> for Post<T> {
         if !sent.is_some_and(|s| same_token(s, &user.csrf)) {
             return Err(ConsoleError::Csrf);
         }
-        Ok(Post { user, form })
+        Ok(Post { user, form, pairs })
     }
 }
 

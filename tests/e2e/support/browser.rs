@@ -139,6 +139,20 @@ impl Browser {
         url.as_str().expect("a URL").to_owned()
     }
 
+    /// The address once it contains `part`: a click that submits a form or follows a link
+    /// returns before the browser has moved on, and on a loaded machine that takes a moment.
+    pub async fn wait_for_url(&self, part: &str) -> String {
+        let mut url = self.current_url().await;
+        for _ in 0..150 {
+            if url.contains(part) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            url = self.current_url().await;
+        }
+        url
+    }
+
     /// The current page's DOM, serialised.
     pub async fn page_source(&self) -> String {
         let html = self.cmd(reqwest::Method::GET, "/source", None).await;
