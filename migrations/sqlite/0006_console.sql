@@ -41,3 +41,7 @@ CREATE TABLE circular_recipients (
     PRIMARY KEY (circular_id, org_id)
 );
 CREATE INDEX circular_recipients_org ON circular_recipients (org_id, circular_id);
+
+-- The file name a phone gave a photo (tus `filename` metadata or the PUT's
+-- Content-Disposition), shown to reviewers as text.
+ALTER TABLE photos ADD COLUMN file_name TEXT;

@@ -1,6 +1,7 @@
 //! The console in a real headless Chromium over WebDriver: sign in through the form, filter
 //! the list, read a suspicious photo's reasons, see markup in a note stay text, accept a
-//! report through its form, and keep screenshots of each page.
+//! report through its form, download an XLSX export of all tasks and read it back, and keep
+//! screenshots of each page.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,21 @@ fn screenshots() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
     std::fs::create_dir_all(&dir).expect("the screenshot directory");
     dir
+}
+
+/// The cells of the first sheet of the XLSX file at `path`, as text.
+fn read_xlsx(path: &Path) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> =
+        calamine::open_workbook(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let range = book
+        .worksheet_range_at(0)
+        .expect("a first sheet")
+        .expect("a readable first sheet");
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
 }
 
 /// Asserts that `path` holds a PNG with more than its signature.
@@ -214,7 +230,62 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
         .json();
     assert_eq!(phase["status"], "accepted", "{phase}");
 
-    for shot in ["login", "list", "task", "photo"] {
+    // Export every task as XLSX from the statistics page and download it in the browser.
+    browser.goto(&format!("{}/tasks", server.base)).await;
+    let visible = browser
+        .execute(
+            "return [...document.querySelectorAll('tr[data-light] a[href^=\"/tasks/\"]')]\
+             .map(a => a.getAttribute('href').slice('/tasks/'.length));",
+            &[],
+        )
+        .await;
+    let mut visible: Vec<&str> = visible
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|id| id.as_str().expect("a task id"))
+        .collect();
+    visible.sort_unstable();
+    let mut created = vec![f.task.as_str(), issued.task.as_str()];
+    created.sort_unstable();
+    assert_eq!(visible, created, "the supervisor sees both tasks");
+    browser.goto(&format!("{}/stats", server.base)).await;
+    browser.screenshot(&shots.join("stats.png")).await;
+    browser
+        .click(
+            &browser
+                .find("form:has(input[name=kind][value=tasks]) button[name=format][value=xlsx]")
+                .await,
+        )
+        .await;
+    assert_eq!(
+        browser.wait_for_url("/exports").await,
+        format!("{}/exports", server.base)
+    );
+    // The server's runner polls every 2 s; build the export now rather than wait for it.
+    fieldproof_core::service::exports::drain(&server.app)
+        .await
+        .expect("the exports are built");
+    for _ in 0..50 {
+        browser.goto(&format!("{}/exports", server.base)).await;
+        if browser.find_all("tr[data-poll]").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let links = browser.find_all("table.exports a.download").await;
+    assert_eq!(links.len(), 1, "the one export is ready");
+    browser.screenshot(&shots.join("exports.png")).await;
+    browser.click(&links[0]).await;
+    let xlsx = browser.wait_for_download("xlsx").await;
+    let rows = read_xlsx(&xlsx);
+    assert_eq!(rows[0][0], "任务", "{rows:?}");
+    let mut exported: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    exported.sort_unstable();
+    assert_eq!(exported, visible, "one row per visible task: {rows:?}");
+    assert!(rows[1..].iter().all(|r| r[0] == "煤场苫盖整改"), "{rows:?}");
+
+    for shot in ["login", "list", "task", "photo", "stats", "exports"] {
         assert_png(&shots.join(format!("{shot}.png")));
     }
     drop(browser);

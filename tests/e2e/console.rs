@@ -286,7 +286,24 @@ async fn evidence_is_explained_cached_and_originals_are_audited() {
         gps: Some((SITE.0 + 0.018, SITE.1)),
         ..Exif::default()
     };
-    let photo = crate::flow::upload(&world.a.agency_user, &report, photos::jpeg(640, 480, &far)).await;
+    let photo = uuid::Uuid::new_v4().to_string();
+    let c = &world.a.agency_user;
+    let r = c
+        .send(
+            c.request(
+                reqwest::Method::PUT,
+                &format!("/mobile/v1/records/{report}/photos/{photo}"),
+            )
+            .header("content-type", "image/jpeg")
+            // `<img src=x onerror=alert(1)>` then U+202E (right-to-left override) and `gpj.exe`.
+            .header(
+                "content-disposition",
+                "attachment; filename*=UTF-8''%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E%E2%80%AEgpj.exe",
+            )
+            .body(photos::jpeg(640, 480, &far)),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
     server.drain().await;
 
     // An inspection whose note holds markup: shown as text.
@@ -303,7 +320,7 @@ async fn evidence_is_explained_cached_and_originals_are_audited() {
 
     let mut sup = Console::signed_in(&server.base, "sup-a", "sup-a-password").await;
     let page = sup.get(&format!("/tasks/{}", f.task)).await.text();
-    let at = page.find("onerror").expect("the note is on the page");
+    let at = page.find("onerror=alert(1)").expect("the note is on the page");
     assert!(
         page[at - 30..at + 30].contains("&#60;img src=x onerror=alert(1)&#62;"),
         "{}",
@@ -316,6 +333,13 @@ async fn evidence_is_explained_cached_and_originals_are_audited() {
         "the distance in words"
     );
     assert!(page.contains("<svg class=\"plot\""), "the location plot is drawn");
+    assert!(
+        page.contains("&#60;img src=x onerror=alert(2)&#62;[U+202E]gpj.exe"),
+        "the file name is text, its direction override shown, not obeyed: {}",
+        page.find("gpj.exe")
+            .map_or("", |at| &page[at.saturating_sub(80)..at + 7])
+    );
+    assert!(!page.contains("<img src=x") && !page.contains('\u{202e}'));
 
     // The thumbnail: cached for good under its versioned URL, 304 on revalidation.
     let src = page

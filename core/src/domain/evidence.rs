@@ -287,3 +287,43 @@ pub struct PhotoAnalysis {
     /// The 64-bit perceptual hash of the upright image, for `similar_photo` lookups.
     pub perceptual_hash: Option<u64>,
 }
+
+/// Longest file name kept for a photo.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// A file name a phone gave for a photo, as it is kept: its last path segment, without control
+/// characters, at most [`MAX_FILE_NAME_CHARS`]; `None` when nothing is left. Bidirectional
+/// overrides are kept so that a reviewer can be shown that the name tries to disguise itself.
+pub fn clean_file_name(raw: &str) -> Option<String> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let name: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_FILE_NAME_CHARS)
+        .collect();
+    let name = name.trim().to_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::clean_file_name;
+
+    #[test]
+    fn names_lose_paths_and_control_characters_but_not_overrides() {
+        assert_eq!(
+            clean_file_name("C:\\DCIM\\IMG_0001.JPG").as_deref(),
+            Some("IMG_0001.JPG")
+        );
+        assert_eq!(clean_file_name("a\u{0}b\r\n.jpg").as_deref(), Some("ab.jpg"));
+        assert_eq!(
+            clean_file_name("x\u{202e}gpj.exe").as_deref(),
+            Some("x\u{202e}gpj.exe")
+        );
+        assert_eq!(clean_file_name("../"), None);
+        assert_eq!(
+            clean_file_name(&"長".repeat(300)).map(|n| n.chars().count()),
+            Some(255)
+        );
+    }
+}

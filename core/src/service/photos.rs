@@ -7,6 +7,7 @@ use super::upload::StagedUpload;
 use crate::app::App;
 use crate::audit::AuditEvent;
 use crate::domain::Record;
+use crate::domain::evidence::clean_file_name;
 use crate::error::ApiError;
 use crate::ids::{PhotoId, RecordId};
 use crate::imageinfo::{self, ImageInfo};
@@ -42,6 +43,7 @@ pub async fn put_photo(
     record: &Record,
     id: PhotoId,
     staged: StagedUpload,
+    file_name: Option<&str>,
 ) -> Result<Put, ApiError> {
     let info = inspect(&staged).await?;
     if info.pixels() > app.settings.max_pixels {
@@ -73,6 +75,7 @@ pub async fn put_photo(
         content_type: content_type.to_owned(),
         original_key: key,
         device_clock_offset_ms,
+        file_name: file_name.and_then(clean_file_name),
     };
     match app
         .store

@@ -316,6 +316,17 @@ pub async fn finish(app: &App, caller: &Caller, upload: &UploadRow) -> Result<ph
     make_photo(app, caller, upload, staged).await
 }
 
+/// The value of `key` in tus `Upload-Metadata` (`key base64,…`; checked when the upload was
+/// created), if present and UTF-8.
+fn metadata_value(raw: &str, key: &str) -> Option<String> {
+    use base64::Engine;
+    raw.split(',')
+        .filter_map(|pair| pair.trim().split_once(' '))
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, v)| base64::engine::general_purpose::STANDARD.decode(v.trim()).ok())
+        .and_then(|v| String::from_utf8(v).ok())
+}
+
 /// Makes the photo from the whole upload in `staged` and marks the upload complete.
 async fn make_photo(
     app: &App,
@@ -325,7 +336,18 @@ async fn make_photo(
 ) -> Result<photos::Put, ApiError> {
     let length = to_i64(staged.size);
     let record = photos::upload_target(app, caller, upload.record_id).await?;
-    match photos::put_photo(app, caller, &record, upload.photo_id, staged).await {
+    let file_name =
+        metadata_value(&upload.metadata, "filename").or_else(|| metadata_value(&upload.metadata, "name"));
+    match photos::put_photo(
+        app,
+        caller,
+        &record,
+        upload.photo_id,
+        staged,
+        file_name.as_deref(),
+    )
+    .await
+    {
         Ok(put) => {
             let now = Utc::now();
             app.store

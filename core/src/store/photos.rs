@@ -49,6 +49,8 @@ pub struct PhotoRow {
     /// How far the uploading phone's clock ran from the server's (device minus server), in
     /// milliseconds, when it had told us lately.
     pub device_clock_offset_ms: Option<i64>,
+    /// The file name the phone gave, cleaned (see [`crate::domain::evidence::clean_file_name`]).
+    pub file_name: Option<String>,
 }
 
 /// A photo whose original is already in object storage, to be recorded and queued.
@@ -68,6 +70,8 @@ pub struct NewPhoto {
     pub original_key: String,
     /// The uploading phone's clock offset in milliseconds (device minus server), if known.
     pub device_clock_offset_ms: Option<i64>,
+    /// The file name the phone gave, cleaned.
+    pub file_name: Option<String>,
 }
 
 /// What a `PUT` of a photo did.
@@ -159,7 +163,7 @@ impl Store {
         let inserted = in_tx!(self, tx => {
             let done = sqlx::query(
                 "INSERT INTO photos (id, record_id, sha256, size_bytes, content_type, original_key, status, \
-                 attempts, next_attempt_at, received_at, device_clock_offset_ms) VALUES ($1, $2, $3, $4, $5, $6, 'received', 0, $7, $7, $8) \
+                 attempts, next_attempt_at, received_at, device_clock_offset_ms, file_name) VALUES ($1, $2, $3, $4, $5, $6, 'received', 0, $7, $7, $8, $9) \
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(new.id)
@@ -170,6 +174,7 @@ impl Store {
             .bind(&new.original_key)
             .bind(now)
             .bind(new.device_clock_offset_ms)
+            .bind(&new.file_name)
             .execute(&mut *tx)
             .await?;
             let inserted = done.rows_affected() == 1;

@@ -219,7 +219,7 @@ impl RecordRow {
 /// Columns of a photo row, selected the same way everywhere.
 pub(crate) const PHOTO_COLUMNS: &str = "id, record_id, sha256, size_bytes, content_type, original_key, \
      status, attempts, last_error, width, height, exif, verification, thumb_small_key, \
-     thumb_large_key, received_at, processed_at, device_clock_offset_ms";
+     thumb_large_key, received_at, processed_at, device_clock_offset_ms, file_name";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct PhotoDbRow {
@@ -241,6 +241,7 @@ pub(crate) struct PhotoDbRow {
     pub received_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
     pub device_clock_offset_ms: Option<i64>,
+    pub file_name: Option<String>,
 }
 
 impl PhotoDbRow {
@@ -264,6 +265,7 @@ impl PhotoDbRow {
             received_at: self.received_at,
             processed_at: self.processed_at,
             device_clock_offset_ms: self.device_clock_offset_ms,
+            file_name: self.file_name,
         })
     }
 }

@@ -117,9 +117,99 @@ async fn update_photo(
     }
     upload::refuse_declared_oversize(&app, &headers)?;
     let staged = upload::stage(&app, body.into_data_stream()).await?;
-    let (status, photo) = match photos::put_photo(&app, &caller.caller, &record, photo_id, staged).await? {
+    let file_name = disposition_file_name(&headers);
+    let (status, photo) = match photos::put_photo(
+        &app,
+        &caller.caller,
+        &record,
+        photo_id,
+        staged,
+        file_name.as_deref(),
+    )
+    .await?
+    {
         photos::Put::Created(p) => (StatusCode::CREATED, p),
         photos::Put::Unchanged(p) => (StatusCode::OK, p),
     };
     Ok((status, Json(PhotoReceipt::from(&photo))).into_response())
+}
+
+/// The file name in `Content-Disposition` (`filename*=UTF-8''…` per RFC 6266/8187, else
+/// `filename="…"`), if the phone sent one. Parsed by hand: it is two forms of one parameter.
+fn disposition_file_name(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_DISPOSITION)?.to_str().ok()?;
+    let params: Vec<(&str, &str)> = value
+        .split(';')
+        .filter_map(|p| p.trim().split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let extended = params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("filename*"))
+        .and_then(|(_, v)| {
+            let (charset, rest) = v.split_once('\'')?;
+            let (_, encoded) = rest.split_once('\'')?;
+            charset
+                .eq_ignore_ascii_case("utf-8")
+                .then(|| percent_decode(encoded))
+                .flatten()
+        });
+    extended.or_else(|| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("filename"))
+            .map(|(_, v)| v.trim_matches('"').to_owned())
+    })
+}
+
+/// Decodes `%XX` escapes into UTF-8 text; `None` when the result is not UTF-8.
+fn percent_decode(encoded: &str) -> Option<String> {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%').then(|| encoded.get(i + 1..i + 3)).flatten();
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::disposition_file_name;
+
+    fn named(value: &'static str) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(value));
+        disposition_file_name(&headers)
+    }
+
+    #[test]
+    fn both_forms_of_the_file_name_are_read() {
+        assert_eq!(
+            named("attachment; filename=\"IMG_1.jpg\"").as_deref(),
+            Some("IMG_1.jpg")
+        );
+        assert_eq!(
+            named("attachment; filename=\"x.jpg\"; filename*=UTF-8''%E7%85%A4%E5%9C%BA.jpg").as_deref(),
+            Some("煤场.jpg")
+        );
+        assert_eq!(
+            named("attachment; filename*=UTF-8''%E2%80%AEgpj.exe").as_deref(),
+            Some("\u{202e}gpj.exe")
+        );
+        assert_eq!(named("attachment; filename*=UTF-8''%FF").as_deref(), None);
+        assert_eq!(named("inline").as_deref(), None);
+    }
 }

@@ -20,7 +20,7 @@ use fieldproof_core::web::{Path, Query};
 use serde::Deserialize;
 
 use super::error::ConsoleError;
-use super::format::in_zone;
+use super::format::{in_zone, visible_name};
 use super::i18n::Lang;
 use super::plot::{Plot, PlotPoint};
 use super::session::ConsoleUser;
@@ -54,6 +54,8 @@ pub struct PhotoCard {
     pub distance: String,
     /// What went wrong, when processing failed.
     pub error: Option<String>,
+    /// The file name the phone gave, with direction overrides made visible.
+    pub file_name: String,
 }
 
 /// The distance from the site to a photo's GPS position, in metres.
@@ -102,6 +104,7 @@ pub fn card(photo: &PhotoRow, number: usize, site: &Site, lang: Lang) -> PhotoCa
             .last_error
             .clone()
             .filter(|_| photo.status.as_str() == "failed"),
+        file_name: photo.file_name.as_deref().map(visible_name).unwrap_or_default(),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,8 @@ pub struct Browser {
     id: String,
     /// The HTTP client that speaks to chromedriver.
     http: reqwest::Client,
+    /// Where Chromium saves downloads: a directory inside `_tmp`, so each session has its own.
+    downloads: PathBuf,
     /// chromedriver's and Chromium's `TMPDIR` (profile, singleton socket), removed on drop.
     _tmp: tempfile::TempDir,
 }
@@ -53,6 +55,8 @@ impl Browser {
             .expect("a free port")
             .port();
         let tmp = tempfile::tempdir().expect("a temporary directory");
+        let downloads = tmp.path().join("downloads");
+        std::fs::create_dir(&downloads).expect("the download directory");
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .env("TMPDIR", tmp.path())
@@ -66,6 +70,7 @@ impl Browser {
             port,
             id: String::new(),
             http: reqwest::Client::new(),
+            downloads: downloads.clone(),
             _tmp: tmp,
         };
         browser.wait_ready().await;
@@ -77,6 +82,12 @@ impl Browser {
                 "binary": CHROMIUM,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", "--window-size=1366,900"],
+                // Downloads go to the session's own directory without asking.
+                "prefs": {
+                    "download.default_directory": downloads,
+                    "download.prompt_for_download": false,
+                    "download.directory_upgrade": true,
+                },
             },
         }}});
         let session = browser
@@ -232,6 +243,36 @@ impl Browser {
             Ok(cookie) => Some(cookie),
             Err(e) if e["error"] == "no such cookie" => None,
             Err(e) => panic!("WebDriver {path}: {} — {}", e["error"], e["message"]),
+        }
+    }
+
+    /// The file with extension `ext` that Chromium has finished downloading into this
+    /// session's directory: waits up to 15 s for it to appear with no `.crdownload` (a
+    /// download still being written) beside it, and panics when none does.
+    pub async fn wait_for_download(&self, ext: &str) -> PathBuf {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let names: Vec<PathBuf> = std::fs::read_dir(&self.downloads)
+                .expect("the download directory")
+                .map(|entry| entry.expect("a directory entry").path())
+                .collect();
+            let with = |ext: &str| {
+                names
+                    .iter()
+                    .find(|p| p.extension().is_some_and(|e| e == ext))
+                    .cloned()
+            };
+            if with("crdownload").is_none()
+                && let Some(done) = with(ext)
+            {
+                return done;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no finished .{ext} download after 15 s in {}: {names:?}",
+                self.downloads.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
