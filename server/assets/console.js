@@ -33,3 +33,17 @@ function watchExport(row) {
   }, 1500);
 }
 document.querySelectorAll("[data-poll]").forEach(watchExport);
+
+// The light counts over all of the user's tasks arrive after the list itself.
+document.querySelectorAll("[data-counts]").forEach(async (box) => {
+  try {
+    const response = await fetch(box.dataset.counts, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const counts = await response.json();
+    box.querySelectorAll("[data-light-count]").forEach((slot) => {
+      slot.textContent = String(counts[slot.dataset.lightCount] ?? "");
+    });
+  } catch (_) {
+    // Without the counts the list still works; the badges stay empty.
+  }
+});

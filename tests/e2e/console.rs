@@ -145,6 +145,12 @@ async fn the_list_filters_sorts_and_pages() {
         .get(&format!("/tasks?agency={}&q=%E7%85%A4%E5%9C%BA", world.a.agency))
         .await;
     assert!(r.text().contains(&issued.task));
+    let counts = sup.get("/tasks/lights").await.json();
+    assert_eq!(
+        counts["green"].as_i64().unwrap() + counts["done"].as_i64().unwrap(),
+        2,
+        "{counts}"
+    );
     let r = sup.get("/tasks?light=purple").await;
     assert_eq!(r.status, 422);
     assert!(r.text().contains("light"));

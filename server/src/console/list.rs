@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
@@ -26,7 +27,9 @@ use crate::dto::TaskListQuery;
 
 /// List routes.
 pub fn router() -> Router<App> {
-    Router::new().route("/tasks", get(list))
+    Router::new()
+        .route("/tasks", get(list))
+        .route("/tasks/lights", get(light_counts))
 }
 
 /// The list's query as a form sends it: empty fields mean "any".
@@ -75,7 +78,6 @@ pub struct Choice {
 struct ListPage {
     c: Chrome,
     rows: Vec<Row>,
-    counts: LightCounts,
     statuses: Vec<Choice>,
     agencies: Vec<Choice>,
     lights: Vec<Choice>,
@@ -146,7 +148,6 @@ async fn list(
     };
     let filter = crate::routes::tasks::filter(api_query)?;
     let items = tasks::list_tasks(&app, &user.caller, filter).await?;
-    let counts = tasks::count_lights(&app, &user.caller).await?;
     let all_orgs = orgs::list_orgs(&app, &user.caller).await?;
     let names: HashMap<OrgId, &str> = all_orgs.iter().map(|o| (o.id, o.name.as_str())).collect();
     let now = Utc::now();
@@ -204,7 +205,6 @@ async fn list(
     let page = ListPage {
         c: Chrome::new(&user, &here),
         rows,
-        counts,
         statuses: choices(&statuses, q.status.as_deref(), lang),
         agencies,
         lights: choices(
@@ -232,4 +232,11 @@ async fn list(
         first_page,
     };
     render(&page)
+}
+
+/// How many of the user's tasks show each light. Counting every visible task takes far longer
+/// than a page of the list, so the list page loads these afterwards (by script) instead of
+/// waiting for them.
+async fn light_counts(State(app): State<App>, user: ConsoleUser) -> Result<Json<LightCounts>, ConsoleError> {
+    Ok(Json(tasks::count_lights(&app, &user.caller).await?))
 }
