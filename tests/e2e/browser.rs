@@ -1,7 +1,7 @@
 //! The console in a real headless Chromium over WebDriver: sign in through the form, filter
-//! the list, read a suspicious photo's reasons, see markup in a note stay text, accept a
-//! report through its form, download an XLSX export of all tasks and read it back, and keep
-//! screenshots of each page.
+//! the list, read a suspicious photo's reasons, see markup in a note and in a photo's file name
+//! stay text, accept a report through its form, download an XLSX export of all tasks and read
+//! it back, and keep screenshots of each page.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,8 @@ use crate::support::world::World;
 const SITE: (f64, f64) = (39.6305, 118.1804);
 /// The note of the inspection: markup that must stay text.
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
+/// A photo file name that is markup too.
+const FILE_NAME: &str = "<svg onload=alert(3)>.jpg";
 
 /// Where the screenshots go: `target/console-screenshots`.
 fn screenshots() -> PathBuf {
@@ -70,7 +72,24 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
         gps: Some((SITE.0 + 0.018, SITE.1)),
         ..Exif::default()
     };
-    let photo = crate::flow::upload(&world.a.agency_user, &report, photos::jpeg(640, 480, &far)).await;
+    // The phone names the photo with markup that would run script if it were not escaped.
+    let photo = uuid::Uuid::new_v4().to_string();
+    let c = &world.a.agency_user;
+    let r = c
+        .send(
+            c.request(
+                reqwest::Method::PUT,
+                &format!("/mobile/v1/records/{report}/photos/{photo}"),
+            )
+            .header("content-type", "image/jpeg")
+            .header(
+                "content-disposition",
+                "attachment; filename*=UTF-8''%3Csvg%20onload%3Dalert(3)%3E.jpg",
+            )
+            .body(photos::jpeg(640, 480, &far)),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
     server.drain().await;
     let inspection = uuid::Uuid::new_v4().to_string();
     let r = world
@@ -167,6 +186,12 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
         .await;
     assert_eq!(injected, 0);
     assert!(!browser.page_source().await.contains("<img src=\"x\""));
+    let name = browser.find(&format!("#record-{report} .file-name")).await;
+    assert_eq!(browser.text(&name).await, FILE_NAME, "the file name is text");
+    let svgs = browser
+        .execute("return document.querySelectorAll('svg[onload]').length;", &[])
+        .await;
+    assert_eq!(svgs, 0);
     browser.screenshot(&shots.join("task.png")).await;
 
     // The photo's own page, then back to the task.
