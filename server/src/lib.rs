@@ -93,6 +93,7 @@ pub fn router(app: App, metrics: Metrics) -> Router {
             fieldproof_core::web::idempotency::idempotent_posts,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(json_limit))
+        .layer(axum::middleware::from_fn(console::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             metrics.clone(),
             metrics::track,

@@ -392,13 +392,14 @@ async fn evidence_is_explained_cached_and_originals_are_audited() {
     server.stop().await;
 }
 
-/// The audit actions recorded about exports, oldest first.
-async fn export_events(server: &TestServer) -> Vec<String> {
+/// The audit actions recorded about entities of `kind`, oldest first.
+async fn audit_actions(server: &TestServer, kind: &str) -> Vec<String> {
     let pool = sqlx::SqlitePool::connect(&server.env.settings.database_url())
         .await
         .unwrap();
     let actions: Vec<String> =
-        sqlx::query_scalar("SELECT action FROM audit_events WHERE entity_kind = 'export' ORDER BY at")
+        sqlx::query_scalar("SELECT action FROM audit_events WHERE entity_kind = $1 ORDER BY at")
+            .bind(kind)
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -507,7 +508,7 @@ async fn statistics_and_exports_show_only_what_the_reader_may_see() {
     assert_eq!(read_xlsx(r.body.to_vec()).len(), 1, "no rows of another agency");
     assert_eq!(sup.get(&format!("/exports/{theirs}/download")).await.status, 404);
 
-    let events = export_events(&server).await;
+    let events = audit_actions(&server, "export").await;
     for action in ["export.requested", "export.finished", "export.downloaded"] {
         assert!(
             events.iter().any(|e| e == action),
@@ -600,18 +601,95 @@ async fn circulars_reach_the_chosen_organisations_in_the_console_and_on_phones()
     assert_eq!(fresh["circulars"].as_array().unwrap().len(), 1);
     let theirs = world.b.agency_user.get("/mobile/v1/sync").await.json();
     assert_eq!(theirs["circulars"], json!([]));
+    assert_eq!(audit_actions(&server, "circular").await, ["circular.published"]);
     let history = world
         .a
-        .supervisor
+        .agency_user
         .get(&format!("/api/v1/tasks/{}/history", f.task))
         .await
         .json();
     assert!(
-        history
+        !history
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["action"] == "circular.published")
+            .any(|e| e["action"] == "circular.published"),
+        "the task's readers need not be among the recipients"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_are_bounded_labelled_and_never_cached() {
+    let mut env = Env::embedded().await;
+    env.settings.upload_idle_secs = 1;
+    let server = TestServer::start(env).await;
+    let world = World::new(&server).await;
+
+    // A form body that never finishes is cut off instead of holding the connection.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                 Content-Length: 1000\r\n\r\nusername=a"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("the server answers within the idle limit")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 408"));
+
+    // Unknown console routes and methods still carry the console's headers.
+    let mut sup = Console::signed_in(&server.base, "sup-a", "sup-a-password").await;
+    for (r, status) in [
+        (sup.get("/tasks/x/y/z").await, 404),
+        (sup.get("/logout").await, 405),
+    ] {
+        assert_eq!(r.status, status);
+        assert!(r.header("content-security-policy").is_some());
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    }
+
+    // Sign-in throttling says when to come back.
+    let mut visitor = Console::new(&server.base);
+    let mut last = 0;
+    for _ in 0..7 {
+        let r = visitor
+            .post_form("/login", &[("username", "sup-b"), ("password", "wrong-password")])
+            .await;
+        last = r.status;
+        if r.status == 429 {
+            assert!(r.header("retry-after").is_some());
+            break;
+        }
+    }
+    assert_eq!(last, 429);
+
+    // At most two exports of one user are being built at once.
+    sup.get("/stats").await;
+    for _ in 0..2 {
+        let r = sup
+            .submit("/exports", &[("kind", "tasks"), ("format", "csv")])
+            .await;
+        assert_eq!(r.status, 303);
+    }
+    let r = sup
+        .submit("/exports", &[("kind", "tasks"), ("format", "csv")])
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+
+    // Originals are never kept by the browser: each view is asked for, and audited.
+    let f = world.reported(1).await;
+    let r = sup.get(&format!("/photos/{}/original", f.photo.unwrap())).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("private, no-store"));
     server.stop().await;
 }

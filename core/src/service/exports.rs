@@ -26,6 +26,10 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 const POLL: Duration = Duration::from_secs(2);
 /// Task rows read per page while exporting the list.
 const PAGE: i64 = 200;
+/// Exports one user may have queued or running at once.
+const MAX_EXPORTS_IN_PROGRESS: i64 = 2;
+/// How long a finished export's file is kept.
+pub const EXPORT_LIFE: chrono::Duration = chrono::Duration::days(7);
 /// Key prefix of export files.
 const PREFIX: &str = "exports/";
 
@@ -95,8 +99,16 @@ pub async fn request(
     }
     errors.into_result()?;
     scope_of(&caller.user).ok_or(ApiError::Forbidden("the account has no organisation"))?;
+    if app.store.exports_in_progress(caller.user.id).await? >= MAX_EXPORTS_IN_PROGRESS {
+        return Err(ApiError::Conflict {
+            code: "export_in_progress",
+            detail: format!(
+                "{MAX_EXPORTS_IN_PROGRESS} of your exports are still being built; wait for one to finish"
+            ),
+        });
+    }
     let params = ExportParams {
-        by: by.map(str::to_owned),
+        by: by.filter(|_| kind == "statistics").map(str::to_owned),
         lang: if lang == "en" { "en" } else { "zh" }.to_owned(),
     };
     let export = ExportRow {
@@ -146,6 +158,15 @@ pub async fn download(app: &App, caller: &Caller, id: Uuid) -> Result<(ExportRow
         .audit_export_download(&export, &caller.actor(), Utc::now())
         .await?;
     Ok((export, bytes))
+}
+
+/// Deletes the files of exports finished longer than [`EXPORT_LIFE`] ago; how many.
+pub async fn remove_expired(app: &App, now: chrono::DateTime<Utc>) -> Result<usize, ApiError> {
+    let keys = app.store.expire_exports(now - EXPORT_LIFE).await?;
+    for key in &keys {
+        app.objects.delete(key).await?;
+    }
+    Ok(keys.len())
 }
 
 /// One cell of a sheet.
@@ -278,7 +299,8 @@ pub fn to_csv(sheet: &Sheet) -> Result<Vec<u8>, ApiError> {
 
 /// Text that starts like a formula, quoted so spreadsheets show it instead of running it.
 fn defuse(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let first = text.trim_start_matches([' ', '\u{3000}']);
+    if first.starts_with(['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠']) {
         format!("'{text}")
     } else {
         text.to_owned()
@@ -522,5 +544,8 @@ mod tests {
         let text = String::from_utf8(to_csv(&sheet).unwrap()).unwrap();
         assert!(text.starts_with('\u{feff}'));
         assert!(text.contains("\"'=HYPERLINK(\"\"x\"\")\",3"), "{text}");
+        assert_eq!(super::defuse(" =1+2"), "' =1+2");
+        assert_eq!(super::defuse("＝1+2"), "'＝1+2");
+        assert_eq!(super::defuse("煤场"), "煤场");
     }
 }

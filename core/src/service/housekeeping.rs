@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::{resumable, upload};
+use super::{exports, resumable, upload};
 use crate::app::App;
 
 /// A staging file this old belongs to no running request (a day of trickling bytes at most).
@@ -28,6 +28,11 @@ pub async fn run(app: App, shutdown: CancellationToken) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed expired uploads"),
             Err(e) => tracing::warn!(error = %e, "removing expired uploads failed; will retry"),
+        }
+        match exports::remove_expired(&app, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed expired export files"),
+            Err(e) => tracing::warn!(error = %e, "removing expired export files failed; will retry"),
         }
         if let Err(e) = upload::remove_stale_staging(&app, STALE_STAGING).await {
             tracing::warn!(error = %e, "removing stale staging files failed; will retry");

@@ -21,19 +21,17 @@ struct CircularRow {
 }
 
 impl Store {
-    /// Publishes a circular to its recipients, with its audit event (on its task, if any).
+    /// Publishes a circular to its recipients, with its audit event.
     pub async fn create_circular(&self, c: &Circular, actor: &Actor) -> StoreResult<()> {
-        let mut event = AuditEvent::new(
+        // Not on the task's history: the task's agency may not be among the recipients.
+        let event = AuditEvent::new(
             c.created_at,
             actor,
             "circular.published",
             "circular",
             c.id.0,
-            &serde_json::json!({ "title": c.title, "recipients": c.recipients }),
+            &serde_json::json!({ "title": c.title, "recipients": c.recipients, "task_id": c.task_id }),
         );
-        if let Some(task) = c.task_id {
-            event = event.on_task(task);
-        }
         in_tx!(self, tx => {
             sqlx::query(
                 "INSERT INTO circulars (id, group_id, author_id, title, body, task_id, created_at) \

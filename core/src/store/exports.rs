@@ -195,6 +195,33 @@ impl Store {
         Ok(updated)
     }
 
+    /// How many of `user`'s exports are queued or running.
+    pub async fn exports_in_progress(&self, user: UserId) -> StoreResult<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM exports WHERE requested_by = $1 AND status IN ('queued', 'running')",
+            )
+            .bind(user)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Forgets the files of exports finished before `before` (the rows stay, with the error
+    /// `expired`); returns the object keys to delete.
+    pub async fn expire_exports(&self, before: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let keys: Vec<Option<String>> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "UPDATE exports SET object_key = NULL, error = 'expired' \
+                 WHERE status = 'done' AND object_key IS NOT NULL AND finished_at < $1 RETURNING object_key",
+            )
+            .bind(before)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(keys.into_iter().flatten().collect())
+    }
+
     /// One export.
     pub async fn find_export(&self, id: Uuid) -> StoreResult<Option<ExportRow>> {
         let sql = format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE id = $1");

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use fieldproof_core::domain::{ReviewDecision, ValidationError};
 use fieldproof_core::ids::{ExtensionId, PhaseId, RecordId, TaskId};
 use fieldproof_core::service::workflow::{self, PlanDecision};
-use fieldproof_core::service::{records, tasks, visible_task};
+use fieldproof_core::service::{SUPERVISING, records, require_role, tasks, visible_task};
 use fieldproof_core::store::EndKind;
 use fieldproof_core::web::Path;
 use fieldproof_core::{ApiError, App};
@@ -83,6 +83,9 @@ async fn review(
         "reject" => ReviewDecision::Reject,
         _ => return Err(unknown_decision().into()),
     };
+    // The role first, then the object, as everywhere: an agency is refused (403) before any
+    // record id is looked up.
+    require_role(&caller.user, SUPERVISING, "only supervisors review reports")?;
     let record = records::visible_record(&app, caller, id).await?;
     let new_due_at = match comment(post.form.new_due) {
         None => None,

@@ -95,15 +95,11 @@ struct PublishForm {
 
 async fn publish(State(app): State<App>, post: Post<PublishForm>) -> Result<Redirect, ConsoleError> {
     let mut errors = ValidationError::default();
-    let recipients: Vec<OrgId> = read_pairs(&post.pairs, "recipient")
-        .filter_map(|v| {
-            let parsed = v.parse().ok();
-            if parsed.is_none() {
-                errors.add("recipient", "is not an organisation id");
-            }
-            parsed
-        })
-        .collect();
+    let parsed: Result<Vec<OrgId>, _> = read_pairs(&post.pairs, "recipient").map(str::parse).collect();
+    let recipients = parsed.unwrap_or_else(|_| {
+        errors.add("recipient", "is not an organisation id");
+        Vec::new()
+    });
     let task_id = match post.form.task.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => None,
         Some(t) => {

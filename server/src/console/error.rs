@@ -127,6 +127,11 @@ impl IntoResponse for ConsoleError {
                 Vec::new(),
             ),
             ConsoleError::Api(e) => {
+                let retry_after = match &e {
+                    ApiError::TooManyAttempts { retry_after_secs }
+                    | ApiError::TooManyUrges { retry_after_secs, .. } => Some(*retry_after_secs),
+                    _ => None,
+                };
                 let (code, status) = e.code_and_status();
                 let problem = e.problem();
                 let detail = problem["detail"].as_str().unwrap_or_default().to_owned();
@@ -142,7 +147,13 @@ impl IntoResponse for ConsoleError {
                             .collect()
                     })
                     .unwrap_or_default();
-                page(status, code, detail, fields)
+                let mut response = page(status, code, detail, fields);
+                if let Some(secs) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+                }
+                response
             }
             ConsoleError::Render(e) => {
                 tracing::error!(error = %e, "a console page failed to render");

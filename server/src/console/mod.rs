@@ -76,10 +76,18 @@ pub fn render(page: &impl Template) -> Result<Html<String>, ConsoleError> {
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Adds the console's security headers; pages are private and never stored by caches, while
+/// Adds the console's security headers to every answer outside the JSON APIs, refusals of
+/// unknown routes and methods included; pages are private and never stored by caches, while
 /// assets and thumbnails set their own caching.
-async fn security_headers(request: Request, next: Next) -> Response {
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let api = ["/api/", "/mobile/", "/healthz", "/readyz", "/metrics"]
+        .iter()
+        .any(|p| path.starts_with(p));
     let mut response = next.run(request).await;
+    if api {
+        return response;
+    }
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -102,5 +110,4 @@ pub fn router() -> Router<App> {
         .merge(actions::router())
         .merge(stats::router())
         .merge(circulars::router())
-        .layer(axum::middleware::from_fn(security_headers))
 }

@@ -165,11 +165,18 @@ pub async fn read_form<T: DeserializeOwned>(
         parts,
         axum::body::Body::new(http_body_util::Limited::new(body, MAX_FORM_BYTES)),
     );
-    let bytes = Bytes::from_request(limited, app)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge {
-            limit: MAX_FORM_BYTES as u64,
-        })?;
+    // A body sent slowly, or never finished, must not hold the connection: a form is small,
+    // so the whole of it gets the upload idle limit, as a JSON body does.
+    let idle_secs = app.settings.upload_idle_secs.max(1);
+    let bytes = tokio::time::timeout(
+        std::time::Duration::from_secs(idle_secs),
+        Bytes::from_request(limited, app),
+    )
+    .await
+    .map_err(|_| ApiError::UploadStalled { idle_secs })?
+    .map_err(|_| ApiError::PayloadTooLarge {
+        limit: MAX_FORM_BYTES as u64,
+    })?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
         .map_err(|e| ApiError::Malformed(format!("the form does not parse: {e}")))?;
     let form = serde_urlencoded::from_bytes(&bytes)
@@ -196,10 +203,15 @@ impl<T: DeserializeOwned> FromRequest<App> for Post<T> {
     }
 }
 
+/// Longest return path followed after signing in or choosing a language; a longer one is
+/// dropped rather than sent on as a header proxies refuse.
+const MAX_RETURN_PATH: usize = 2048;
+
 /// Whether `next` is a path on this site (not `//host` or `/\host`, which browsers read as
 /// another site), so a sign-in can return there without becoming an open redirect.
 pub fn local_path(next: &str) -> bool {
-    next.starts_with('/')
+    next.len() <= MAX_RETURN_PATH
+        && next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
         && !next.chars().any(char::is_control)
@@ -229,6 +241,7 @@ mod tests {
         assert!(!local_path("/\\evil.example/"));
         assert!(!local_path("https://evil.example/"));
         assert!(!local_path("/tasks\r\nSet-Cookie: x"));
+        assert!(!local_path(&format!("/{}", "a".repeat(5000))));
     }
 
     #[test]

@@ -81,6 +81,10 @@ async fn sign_in(State(app): State<App>, req: Request) -> Result<Response, Conso
             Ok(response)
         }
         Err(e @ (ApiError::BadCredentials | ApiError::TooManyAttempts { .. } | ApiError::Malformed(_))) => {
+            let retry_after = match e {
+                ApiError::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
+                _ => None,
+            };
             let (message, status) = match e {
                 ApiError::TooManyAttempts { .. } => (
                     "登录失败次数过多，请稍后再试。Too many failed sign-ins; try again later.",
@@ -97,7 +101,13 @@ async fn sign_in(State(app): State<App>, req: Request) -> Result<Response, Conso
                 username: form.username.chars().take(64).collect(),
                 message: Some(message),
             };
-            Ok((status, super::render(&page)?).into_response())
+            let mut response = (status, super::render(&page)?).into_response();
+            if let Some(secs) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
+            Ok(response)
         }
         Err(e) => Err(e.into()),
     }

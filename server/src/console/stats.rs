@@ -218,7 +218,7 @@ fn export_line(e: &ExportRow) -> ExportLine {
         rows: e.rows_written,
         created: in_zone(e.created_at, chrono_tz::Asia::Shanghai),
         error: e.error.clone().unwrap_or_default(),
-        ready: e.status == "done",
+        ready: e.status == "done" && e.object_key.is_some(),
         running: matches!(e.status.as_str(), "queued" | "running"),
     }
 }

@@ -125,10 +125,13 @@ async fn serve(
     let mut headers = HeaderMap::new();
     let etag_value = HeaderValue::from_str(etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     headers.insert(header::ETAG, etag_value);
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=86400"),
-    );
+    // Every view of an original is audited, so the browser must ask each time (and keep no
+    // copy on a shared desk computer); thumbnails may be kept.
+    let cache = match variant {
+        Variant::Original => "private, no-store",
+        _ => "private, max-age=86400",
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
