@@ -338,20 +338,10 @@ pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, ApiError> {
 pub async fn run(app: App, shutdown: CancellationToken) {
     let owner = format!("exports-{}", Uuid::new_v4());
     loop {
-        match app.store.claim_export(&owner, Utc::now(), LEASE).await {
-            Ok(Some(export)) => {
-                let outcome = produce(&app, &export, &owner).await;
-                let result = match &outcome {
-                    Ok((key, rows, size)) => Ok((key.as_str(), *rows, *size)),
-                    Err(e) => Err(e.as_str()),
-                };
-                if let Err(e) = app.store.finish_export(&export, &owner, result, Utc::now()).await {
-                    tracing::warn!(error = %e, export = %export.id, "recording an export's end failed; its lease will run out");
-                }
-                continue;
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "claiming an export failed; will retry"),
+        match run_one(&app, &owner).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "running an export failed; its lease will run out"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -364,18 +354,27 @@ pub async fn run(app: App, shutdown: CancellationToken) {
 pub async fn drain(app: &App) -> Result<usize, ApiError> {
     let owner = format!("exports-{}", Uuid::new_v4());
     let mut done = 0;
-    while let Some(export) = app.store.claim_export(&owner, Utc::now(), LEASE).await? {
-        let outcome = produce(app, &export, &owner).await;
-        let result = match &outcome {
-            Ok((key, rows, size)) => Ok((key.as_str(), *rows, *size)),
-            Err(e) => Err(e.as_str()),
-        };
-        app.store
-            .finish_export(&export, &owner, result, Utc::now())
-            .await?;
+    while run_one(app, &owner).await? {
         done += 1;
     }
     Ok(done)
+}
+
+/// Claims the oldest waiting export for `owner`, builds it and records its end; `false` when
+/// none was waiting.
+async fn run_one(app: &App, owner: &str) -> Result<bool, ApiError> {
+    let Some(export) = app.store.claim_export(owner, Utc::now(), LEASE).await? else {
+        return Ok(false);
+    };
+    let outcome = produce(app, &export, owner).await;
+    let result = match &outcome {
+        Ok((key, rows, size)) => Ok((key.as_str(), *rows, *size)),
+        Err(e) => Err(e.as_str()),
+    };
+    app.store
+        .finish_export(&export, owner, result, Utc::now())
+        .await?;
+    Ok(true)
 }
 
 /// Logs why building an export failed and returns words safe to show its requester.

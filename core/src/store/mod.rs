@@ -17,6 +17,7 @@ mod notify;
 mod orgs;
 mod photos;
 mod plans;
+mod receipts;
 mod records;
 mod reminders;
 mod rows;
@@ -42,11 +43,9 @@ pub use exports::{ExportRow, MAX_EXPORT_ATTEMPTS};
 pub use extensions::ExtensionOutcome;
 pub use idempotency::Claim;
 pub use photos::{ClaimedPhoto, DuplicateUse, NewPhoto, PhotoContext, PhotoRow, PutOutcome};
+pub use receipts::{Receipt, ReceiptTarget};
 pub use records::{RecordOutcome, ReviewOutcome};
-pub use reminders::{
-    MessageOutcome, MessageRow, NewMessage, NewReminder, Receipt, ReceiptTarget, ReminderCandidate,
-    ReminderRow,
-};
+pub use reminders::{MessageOutcome, MessageRow, NewMessage, NewReminder, ReminderCandidate, ReminderRow};
 pub use stats::{StatPhase, StatPhotos, StatTask};
 pub use task_list::{Cursor, LightCounts, LightFilter, Scope, TaskFilter, TaskSort, TaskSummary};
 pub use tasks::{EndKind, Issuer};
