@@ -73,23 +73,13 @@ async fn a_supervisor_reviews_evidence_in_chromium() {
         ..Exif::default()
     };
     // The phone names the photo with markup that would run script if it were not escaped.
-    let photo = uuid::Uuid::new_v4().to_string();
-    let c = &world.a.agency_user;
-    let r = c
-        .send(
-            c.request(
-                reqwest::Method::PUT,
-                &format!("/mobile/v1/records/{report}/photos/{photo}"),
-            )
-            .header("content-type", "image/jpeg")
-            .header(
-                "content-disposition",
-                "attachment; filename*=UTF-8''%3Csvg%20onload%3Dalert(3)%3E.jpg",
-            )
-            .body(photos::jpeg(640, 480, &far)),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    let photo = crate::flow::upload_named(
+        &world.a.agency_user,
+        &report,
+        photos::jpeg(640, 480, &far),
+        "%3Csvg%20onload%3Dalert(3)%3E.jpg",
+    )
+    .await;
     server.drain().await;
     let inspection = uuid::Uuid::new_v4().to_string();
     let r = world

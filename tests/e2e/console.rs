@@ -292,24 +292,14 @@ async fn evidence_is_explained_cached_and_originals_are_audited() {
         gps: Some((SITE.0 + 0.018, SITE.1)),
         ..Exif::default()
     };
-    let photo = uuid::Uuid::new_v4().to_string();
-    let c = &world.a.agency_user;
-    let r = c
-        .send(
-            c.request(
-                reqwest::Method::PUT,
-                &format!("/mobile/v1/records/{report}/photos/{photo}"),
-            )
-            .header("content-type", "image/jpeg")
-            // `<img src=x onerror=alert(1)>` then U+202E (right-to-left override) and `gpj.exe`.
-            .header(
-                "content-disposition",
-                "attachment; filename*=UTF-8''%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E%E2%80%AEgpj.exe",
-            )
-            .body(photos::jpeg(640, 480, &far)),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    // `<img src=x onerror=alert(2)>` then U+202E (right-to-left override) and `gpj.exe`.
+    let photo = crate::flow::upload_named(
+        &world.a.agency_user,
+        &report,
+        photos::jpeg(640, 480, &far),
+        "%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E%E2%80%AEgpj.exe",
+    )
+    .await;
     server.drain().await;
 
     // An inspection whose note holds markup: shown as text.

@@ -56,6 +56,28 @@ pub async fn record(c: &Client, task_id: &str, device_time: &str) -> String {
     id
 }
 
+/// Uploads a JPEG the phone names with `encoded_name` (RFC 8187 percent-encoded UTF-8) in
+/// `Content-Disposition`; returns the photo id.
+pub async fn upload_named(c: &Client, record_id: &str, bytes: Vec<u8>, encoded_name: &str) -> String {
+    let id = uuid::Uuid::new_v4().to_string();
+    let r = c
+        .send(
+            c.request(
+                reqwest::Method::PUT,
+                &format!("/mobile/v1/records/{record_id}/photos/{id}"),
+            )
+            .header("content-type", "image/jpeg")
+            .header(
+                "content-disposition",
+                format!("attachment; filename*=UTF-8''{encoded_name}"),
+            )
+            .body(bytes),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    id
+}
+
 pub async fn upload(c: &Client, record_id: &str, bytes: Vec<u8>) -> String {
     let id = uuid::Uuid::new_v4().to_string();
     let r = c
